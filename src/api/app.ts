@@ -1,0 +1,81 @@
+// Builds the HTTP server: validation (zod), OpenAPI (generated from the same
+// schemas), authentication, audit, metrics, error mapping and the route groups.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import type { AppContext } from './context.ts';
+import { authenticateOrThrow, installAuthHooks } from './auth-hooks.ts';
+import { installAuditHooks } from './audit-hooks.ts';
+import { sendError } from './error-mapping.ts';
+import { NotFound } from '../errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { userRoutes } from './routes/users.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { hostRoutes } from './routes/hosts.ts';
+import { containerRoutes } from './routes/containers.ts';
+import { imageRoutes } from './routes/images.ts';
+import { networkRoutes } from './routes/networks.ts';
+import { volumeRoutes } from './routes/volumes.ts';
+
+export const API_PREFIX = '/api/v1';
+export const VERSION = '0.1.0';
+
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // Our own onResponse hook logs one line per request, with the user.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 4 * 1024 * 1024,
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && /^[\w.-]{1,64}$/.test(req.headers['x-request-id']) ? req.headers['x-request-id'] : randomUUID()),
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler((err, req, reply) => {
+    req.auditDetail = err instanceof Error ? err.message.slice(0, 500) : String(err);
+    return sendError(err, req, reply);
+  });
+  app.setNotFoundHandler(async (req) => {
+    await authenticateOrThrow(ctx, req);
+    throw new NotFound(`no route ${req.method} ${req.url.split('?')[0]}`);
+  });
+
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Flotilla API', version: VERSION, description: 'One control plane for a fleet of Docker hosts.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, session: { type: 'apiKey', in: 'cookie', name: 'flotilla_session' } } },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  installAuthHooks(app, ctx);
+  installAuditHooks(app, ctx);
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpRequests.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+    req.log.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: req.user?.username }, 'request');
+  });
+
+  await app.register(healthRoutes, { ctx });
+  await app.register(async (api) => {
+    api.get('/openapi.json', {
+      config: { access: 'authenticated' },
+      schema: { tags: ['meta'], summary: 'This OpenAPI document', response: { 200: z.record(z.string(), z.unknown()) } },
+    }, async () => app.swagger() as unknown as Record<string, unknown>);
+    await api.register(sessionRoutes, { ctx });
+    await api.register(userRoutes, { ctx });
+    await api.register(auditRoutes, { ctx });
+    await api.register(hostRoutes, { ctx });
+    await api.register(containerRoutes, { ctx });
+    await api.register(imageRoutes, { ctx });
+    await api.register(networkRoutes, { ctx });
+    await api.register(volumeRoutes, { ctx });
+  }, { prefix: API_PREFIX });
+  return app;
+}

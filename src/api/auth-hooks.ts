@@ -1,0 +1,80 @@
+// Authentication and permission checks for every route, in one place.
+// A route must declare `config.permission` or `config.access` (public kinds);
+// one that declares neither fails at registration, so nothing is open by omission.
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { Forbidden, Unauthorized } from '../errors.ts';
+import { roleAllows, type Permission } from '../auth/permissions.ts';
+import type { User } from '../store/users-repo.ts';
+import type { AppContext } from './context.ts';
+
+export const SESSION_COOKIE = 'flotilla_session';
+
+/** health: always open; setup: open until the first admin exists; login: checks credentials itself; authenticated: any signed-in user. */
+export type Access = 'health' | 'setup' | 'login' | 'authenticated';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    permission?: Permission;
+    access?: Access;
+    /** Audit action name; defaults to "METHOD /route" for mutating methods. false: not audited. */
+    audit?: string | false;
+  }
+  interface FastifyRequest {
+    user?: User;
+    authMethod?: 'session' | 'token';
+    auditDetail?: string;
+  }
+}
+
+export function requireDeclaredAccess(route: RouteOptions): void {
+  const cfg = (route.config ?? {}) as { permission?: Permission; access?: Access };
+  if (!cfg.permission && !cfg.access && route.method !== 'HEAD') {
+    throw new Error(`route ${String(route.method)} ${route.url} declares neither a permission nor an access kind`);
+  }
+}
+
+async function authenticate(ctx: AppContext, req: FastifyRequest): Promise<User | undefined> {
+  const header = req.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new Unauthorized('Authorization header must be "Bearer <token>"');
+    const found = await ctx.store.users.userForToken(m[1]!);
+    if (!found) throw new Unauthorized('API token is invalid or expired');
+    req.authMethod = 'token';
+    return found.user;
+  }
+  const sessionId = req.cookies[SESSION_COOKIE];
+  if (sessionId) {
+    const user = await ctx.store.users.userForSession(sessionId);
+    if (user) {
+      req.authMethod = 'session';
+      return user;
+    }
+  }
+  return undefined;
+}
+
+export function installAuthHooks(app: FastifyInstance, ctx: AppContext): void {
+  let setupDone = false;
+  const isSetupDone = async () => (setupDone ||= (await ctx.store.users.count()) > 0);
+
+  app.addHook('onRoute', requireDeclaredAccess);
+  app.addHook('onRequest', async (req) => {
+    const cfg = req.routeOptions.config;
+    if (cfg.access === 'health' || cfg.access === 'login') return;
+    if (cfg.access === 'setup' && !(await isSetupDone())) return;
+    const user = await authenticate(ctx, req);
+    if (!user) throw new Unauthorized('authentication required: sign in or send "Authorization: Bearer <token>"');
+    req.user = user;
+    if (cfg.permission && !roleAllows(user.role, cfg.permission)) {
+      throw new Forbidden(`role "${user.role}" lacks permission "${cfg.permission}"`);
+    }
+  });
+}
+
+/** For the not-found handler: unknown paths answer 401 to strangers, so the route table cannot be probed. */
+export async function authenticateOrThrow(ctx: AppContext, req: FastifyRequest): Promise<User> {
+  const user = await authenticate(ctx, req);
+  if (!user) throw new Unauthorized('authentication required');
+  return user;
+}

@@ -1,0 +1,16 @@
+// What route modules receive: the services of one server instance.
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/index.ts';
+import type { Metrics } from './metrics.ts';
+import type { SetupCode } from '../auth/setup-code.ts';
+import type { Fleet } from '../fleet/fleet.ts';
+
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  store: Store;
+  metrics: Metrics;
+  setupCode: SetupCode;
+  fleet: Fleet;
+}

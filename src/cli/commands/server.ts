@@ -1,0 +1,51 @@
+// `flotilla server`: runs the server in the foreground until SIGINT/SIGTERM.
+import type { Command } from 'commander';
+import { loadConfig, ConfigError } from '../../config.ts';
+import { startServer } from '../../server.ts';
+import { createLogger } from '../../log.ts';
+
+export function registerServerCommand(program: Command): void {
+  program.command('server')
+    .description('run the Flotilla server (configuration from FLOTILLA_* environment variables; see README)')
+    .action(async () => {
+      let config;
+      try {
+        config = loadConfig();
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`flotilla: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const log = createLogger(config.logLevel);
+      const server = await startServer(config, log);
+      const banner = [
+        '',
+        `  Flotilla is running at ${server.url}`,
+        `  data: ${config.dataDir}`,
+        ...(server.setupCode
+          ? [
+            '',
+            '  First-run setup: create the admin account with',
+            `    flotilla setup --url ${server.url} --username admin --code ${server.setupCode}`,
+            `  (or POST ${server.url}/api/v1/setup {"setupCode":"${server.setupCode}","username":…,"password":…})`,
+          ]
+          : ['  Sign in with: flotilla login --url ' + server.url + ' --username <you>']),
+        '',
+      ];
+      process.stderr.write(banner.join('\n') + '\n');
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        const force = setTimeout(() => process.exit(1), 10_000);
+        force.unref();
+        await server.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop('SIGINT'));
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+    });
+}

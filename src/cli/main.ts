@@ -1,0 +1,21 @@
+// The one entry point: `flotilla <command>`. Each command group lives in commands/.
+import { Command, CommanderError } from 'commander';
+import { registerServerCommand } from './commands/server.ts';
+import { registerClientCommands } from './commands/index.ts';
+
+const program = new Command('flotilla')
+  .description('One control plane for a fleet of Docker hosts')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerServerCommand(program);
+registerClientCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  process.stderr.write(`flotilla: ${(err as Error).message}\n`);
+  process.exit(1);
+}

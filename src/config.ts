@@ -1,0 +1,58 @@
+// Server configuration: every FLOTILLA_* variable is parsed and validated once,
+// at start-up; a bad value stops start-up with a message naming the variable.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  FLOTILLA_DATA_DIR: z.string().min(1).default('./.flotilla/data'),
+  FLOTILLA_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+  FLOTILLA_PORT: port.default(8080),
+  FLOTILLA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Hosts synced at the same time; one slow host only holds one slot. */
+  FLOTILLA_SYNC_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+  /** Deadline of one host's whole sync, in seconds. */
+  FLOTILLA_SYNC_TIMEOUT: z.coerce.number().int().min(1).max(600).default(20),
+  /** Register the engine at this endpoint as host "local" when none is registered yet (the run command sets it). */
+  FLOTILLA_LOCAL_ENGINE: z.string().optional(),
+  FLOTILLA_SECURE_COOKIES: bool.default(false),
+  /** Failed logins allowed per client address and minute before 429. */
+  FLOTILLA_LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10000).default(10),
+});
+
+export type Config = {
+  dataDir: string;
+  listenHost: string;
+  port: number;
+  logLevel: z.infer<typeof schema>['FLOTILLA_LOG_LEVEL'];
+  syncConcurrency: number;
+  syncTimeoutMs: number;
+  localEngine: string | undefined;
+  secureCookies: boolean;
+  loginRateLimit: number;
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('FLOTILLA_') && v !== ''));
+  const parsed = schema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return {
+    dataDir: path.resolve(c.FLOTILLA_DATA_DIR),
+    listenHost: c.FLOTILLA_LISTEN_HOST,
+    port: c.FLOTILLA_PORT,
+    logLevel: c.FLOTILLA_LOG_LEVEL,
+    syncConcurrency: c.FLOTILLA_SYNC_CONCURRENCY,
+    syncTimeoutMs: c.FLOTILLA_SYNC_TIMEOUT * 1000,
+    localEngine: c.FLOTILLA_LOCAL_ENGINE,
+    secureCookies: c.FLOTILLA_SECURE_COOKIES,
+    loginRateLimit: c.FLOTILLA_LOGIN_RATE_LIMIT,
+  };
+}

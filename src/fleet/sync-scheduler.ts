@@ -1,0 +1,79 @@
+// Decides when each host is synced: every host on its own interval, many hosts
+// at once with bounded parallelism, so one slow or dead host only holds its
+// own slot and never delays the others.
+import pLimit from 'p-limit';
+import type { Store } from '../store/index.ts';
+import type { HostRow } from '../store/hosts-repo.ts';
+import type { HostSyncer, SyncResult } from './host-sync.ts';
+
+const TICK_MS = 1000;
+
+export class SyncScheduler {
+  private readonly store: Store;
+  private readonly syncer: HostSyncer;
+  private readonly limit: ReturnType<typeof pLimit>;
+  private readonly nextDue = new Map<string, number>();
+  private readonly running = new Map<string, Promise<SyncResult>>();
+  private timer: NodeJS.Timeout | undefined;
+  private afterSync: (host: HostRow, result: SyncResult) => void = () => undefined;
+
+  constructor(store: Store, syncer: HostSyncer, concurrency: number) {
+    this.store = store;
+    this.syncer = syncer;
+    this.limit = pLimit(concurrency);
+  }
+
+  onSynced(fn: (host: HostRow, result: SyncResult) => void): void {
+    this.afterSync = fn;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+    this.timer.unref();
+    void this.tick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.limit.clearQueue();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
+  /** Sync as soon as a slot is free (new host, lost event stream). */
+  dueNow(hostId: string): void {
+    this.nextDue.set(hostId, 0);
+  }
+
+  forget(hostId: string): void {
+    this.nextDue.delete(hostId);
+  }
+
+  /** Runs one host's sync now, or joins the one already running. */
+  syncNow(host: HostRow): Promise<SyncResult> {
+    const running = this.running.get(host.id);
+    if (running) return running;
+    const job = this.limit(() => this.syncer.sync(host)).then((result) => {
+      this.nextDue.set(host.id, Date.now() + host.sync_interval_s * 1000);
+      this.afterSync(host, result);
+      return result;
+    }).finally(() => this.running.delete(host.id));
+    this.running.set(host.id, job);
+    return job;
+  }
+
+  private async tick(): Promise<void> {
+    if (!this.timer) return;
+    const now = Date.now();
+    let hosts: HostRow[];
+    try {
+      hosts = await this.store.hosts.list();
+    } catch {
+      return; // store closing; the next tick retries
+    }
+    for (const host of hosts) {
+      if (host.status === 'maintenance' || host.status === 'error' || this.running.has(host.id)) continue;
+      if ((this.nextDue.get(host.id) ?? 0) <= now) void this.syncNow(host);
+    }
+  }
+}

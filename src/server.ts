@@ -1,0 +1,63 @@
+// Starts one Flotilla server: store, fleet, HTTP API. Returns a handle so the
+// CLI and the tests start servers the same way.
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { openStore, type Store } from './store/index.ts';
+import { createMetrics } from './api/metrics.ts';
+import { SetupCode } from './auth/setup-code.ts';
+import { Fleet } from './fleet/fleet.ts';
+import { buildApp } from './api/app.ts';
+
+export interface ServerHandle {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  /** Set until the first admin exists. */
+  setupCode: string | undefined;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<ServerHandle> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(config.dataDir);
+  const metrics = createMetrics(async () => {
+    const counts: Record<string, number> = {};
+    for (const h of await store.hosts.list()) counts[h.status] = (counts[h.status] ?? 0) + 1;
+    return counts;
+  });
+  const fleet = new Fleet({ store, log, metrics, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
+  const setup = new SetupCode(config.dataDir);
+  if (config.localEngine) await registerLocalEngine(fleet, config.localEngine, log);
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet });
+  await app.listen({ host: config.listenHost, port: config.port });
+  fleet.start();
+  const addr = app.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const needsSetup = (await store.users.count()) === 0;
+  let closed = false;
+  return {
+    url: `http://${host}:${addr.port}`, app, store, fleet, log,
+    setupCode: needsSetup ? setup.ensure() : undefined,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      await fleet.stop();
+      await store.close();
+    },
+  };
+}
+
+/** The run command's local engine becomes host "local" once; the user may later rename or remove it. */
+async function registerLocalEngine(fleet: Fleet, endpoint: string, log: Logger): Promise<void> {
+  const hosts = await fleet.listHosts();
+  if (hosts.some((h) => h.endpoint === endpoint)) return;
+  const name = hosts.some((h) => h.name === 'local') ? `local-${Date.now()}` : 'local';
+  await fleet.addHost({ name, endpoint, environment: 'development', syncIntervalSeconds: 30 });
+  log.info({ host: name, endpoint }, 'registered the local engine');
+}

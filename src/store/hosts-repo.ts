@@ -1,0 +1,63 @@
+// Registered hosts and their status history. Status changes go through
+// setStatus so that each one is recorded with its reason.
+import type { Selectable, Updateable } from 'kysely';
+import type { Db } from './db.ts';
+import { nowIso } from './db.ts';
+import type { HostStatus, HostsTable, HostStatusHistoryTable } from './schema.ts';
+
+export type HostRow = Selectable<HostsTable>;
+export type StatusChange = Selectable<HostStatusHistoryTable>;
+
+export class HostsRepo {
+  private readonly db: Db;
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  async insert(row: HostsTable): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.insertInto('hosts').values(row).execute();
+      await tx.insertInto('host_status_history').values({
+        host_id: row.id, from_status: row.status, to_status: row.status, reason: 'registered', at: row.created_at,
+      }).execute();
+    });
+  }
+
+  async list(): Promise<HostRow[]> {
+    return this.db.selectFrom('hosts').selectAll().orderBy('name').execute();
+  }
+
+  /** By id or by name. */
+  async find(idOrName: string): Promise<HostRow | undefined> {
+    return this.db.selectFrom('hosts').selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst();
+  }
+
+  async update(id: string, patch: Updateable<HostsTable>): Promise<void> {
+    await this.db.updateTable('hosts').set(patch).where('id', '=', id).execute();
+  }
+
+  /** Moves a host to a status; records the change only when the status differs. */
+  async setStatus(id: string, to: HostStatus, reason: string | null, extra: Updateable<HostsTable> = {}): Promise<{ from: HostStatus; changed: boolean }> {
+    return this.db.transaction().execute(async (tx) => {
+      const cur = await tx.selectFrom('hosts').select(['status']).where('id', '=', id).executeTakeFirst();
+      if (!cur) return { from: to, changed: false };
+      const at = nowIso();
+      const changed = cur.status !== to;
+      await tx.updateTable('hosts').set({ ...extra, status: to, status_reason: reason, ...(changed ? { status_changed_at: at } : {}) })
+        .where('id', '=', id).execute();
+      if (changed) {
+        await tx.insertInto('host_status_history').values({ host_id: id, from_status: cur.status, to_status: to, reason, at }).execute();
+      }
+      return { from: cur.status, changed };
+    });
+  }
+
+  async history(id: string, limit: number): Promise<StatusChange[]> {
+    return this.db.selectFrom('host_status_history').selectAll().where('host_id', '=', id).orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.db.deleteFrom('hosts').where('id', '=', id).execute();
+  }
+}

@@ -1,0 +1,34 @@
+// The store: one object holding every repository, opened once at start-up.
+import path from 'node:path';
+import { openSqliteStore, type Db } from './db.ts';
+import { UsersRepo } from './users-repo.ts';
+import { HostsRepo } from './hosts-repo.ts';
+import { InventoryRepo } from './inventory-repo.ts';
+import { AuditRepo } from './audit-repo.ts';
+import { EventsRepo } from './events-repo.ts';
+import { SecretBox } from './secret-box.ts';
+
+export interface Store {
+  db: Db;
+  users: UsersRepo;
+  hosts: HostsRepo;
+  inventory: InventoryRepo;
+  audit: AuditRepo;
+  events: EventsRepo;
+  secrets: SecretBox;
+  close(): Promise<void>;
+}
+
+export async function openStore(dataDir: string): Promise<Store> {
+  const db = await openSqliteStore(path.join(dataDir, 'flotilla.db'));
+  return {
+    db,
+    users: new UsersRepo(db),
+    hosts: new HostsRepo(db),
+    inventory: new InventoryRepo(db),
+    audit: new AuditRepo(db),
+    events: new EventsRepo(db),
+    secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
+    close: () => db.destroy(),
+  };
+}

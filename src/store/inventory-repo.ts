@@ -1,0 +1,44 @@
+// The synced inventory: each host's containers, images, networks and volumes as
+// the engine last reported them (raw Docker JSON), replaced per host and kind.
+import type { Db } from './db.ts';
+import { nowIso } from './db.ts';
+import type { InventoryKind } from './schema.ts';
+
+export interface InventoryItem {
+  objectId: string;
+  name: string | null;
+  data: unknown;
+}
+
+export class InventoryRepo {
+  private readonly db: Db;
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  /** Replaces everything of one kind on one host in one transaction. */
+  async replace(hostId: string, kind: InventoryKind, items: InventoryItem[]): Promise<void> {
+    const at = nowIso();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('inventory').where('host_id', '=', hostId).where('kind', '=', kind).execute();
+      // Chunked: SQLite limits bound parameters per statement.
+      for (let i = 0; i < items.length; i += 100) {
+        const rows = items.slice(i, i + 100).map((it) => ({
+          host_id: hostId, kind, object_id: it.objectId, name: it.name, data: JSON.stringify(it.data), updated_at: at,
+        }));
+        await tx.insertInto('inventory').values(rows).execute();
+      }
+    });
+  }
+
+  async list<T = unknown>(hostId: string, kind: InventoryKind): Promise<T[]> {
+    const rows = await this.db.selectFrom('inventory').select('data').where('host_id', '=', hostId).where('kind', '=', kind)
+      .orderBy('object_id').execute();
+    return rows.map((r) => JSON.parse(r.data) as T);
+  }
+
+  async listAll<T = unknown>(kind: InventoryKind): Promise<{ hostId: string; data: T }[]> {
+    const rows = await this.db.selectFrom('inventory').select(['host_id', 'data']).where('kind', '=', kind).execute();
+    return rows.map((r) => ({ hostId: r.host_id, data: JSON.parse(r.data) as T }));
+  }
+}

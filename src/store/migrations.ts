@@ -1,0 +1,122 @@
+// Schema migrations, in code, written with Kysely's schema builder so they run
+// unchanged on SQLite and PostgreSQL. Append new migrations; never edit old ones.
+import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+// The only dialect difference in the schema: an auto-numbered key.
+function serialKey(dialect: DialectName) {
+  return (c: ColumnDefinitionBuilder) => (dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey().generatedByDefaultAsIdentity());
+}
+
+const initial = (dialect: DialectName): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('users')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('username', 'text', (c) => c.notNull().unique())
+      .addColumn('password_hash', 'text', (c) => c.notNull())
+      .addColumn('role', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('sessions')
+      .addColumn('id_hash', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('api_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+      .addColumn('prefix', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text')
+      .addColumn('last_used_at', 'text')
+      .execute();
+    await db.schema.createTable('hosts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('endpoint', 'text', (c) => c.notNull())
+      .addColumn('tls_sealed', 'text')
+      .addColumn('environment', 'text', (c) => c.notNull())
+      .addColumn('environment_label', 'text')
+      .addColumn('sync_interval_s', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('status_reason', 'text')
+      .addColumn('status_changed_at', 'text', (c) => c.notNull())
+      .addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_seen_at', 'text')
+      .addColumn('last_sync_at', 'text')
+      .addColumn('last_sync_ms', 'integer')
+      .addColumn('engine_id', 'text')
+      .addColumn('engine_version', 'text')
+      .addColumn('api_version', 'text')
+      .addColumn('os', 'text')
+      .addColumn('arch', 'text')
+      .addColumn('cpus', 'integer')
+      .addColumn('memory_bytes', 'bigint')
+      .addColumn('engine_name', 'text')
+      .addColumn('containers_total', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('containers_running', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('host_status_history')
+      .addColumn('id', 'integer', serialKey(dialect))
+      .addColumn('host_id', 'text', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+      .addColumn('from_status', 'text', (c) => c.notNull())
+      .addColumn('to_status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('host_status_history_host').on('host_status_history').columns(['host_id', 'id']).execute();
+    await db.schema.createTable('inventory')
+      .addColumn('host_id', 'text', (c) => c.notNull().references('hosts.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('object_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text')
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('inventory_pk', ['host_id', 'kind', 'object_id'])
+      .execute();
+    await db.schema.createIndex('inventory_kind_object').on('inventory').columns(['kind', 'object_id']).execute();
+    await db.schema.createIndex('inventory_kind_name').on('inventory').columns(['kind', 'name']).execute();
+    await db.schema.createTable('audit_log')
+      .addColumn('id', 'integer', serialKey(dialect))
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('user_id', 'text')
+      .addColumn('username', 'text')
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('target', 'text')
+      .addColumn('result', 'text', (c) => c.notNull())
+      .addColumn('detail', 'text')
+      .addColumn('request_id', 'text')
+      .addColumn('source_ip', 'text')
+      .execute();
+    await db.schema.createTable('events')
+      .addColumn('id', 'integer', serialKey(dialect))
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('host_id', 'text')
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text')
+      .addColumn('data', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('events_host').on('events').columns(['host_id', 'id']).execute();
+    await db.schema.createTable('settings')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+  },
+});
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { '0001_initial': initial(dialect) };
+    },
+  };
+}

@@ -1,0 +1,124 @@
+// Table types for Kysely. Timestamps are ISO-8601 text and JSON is text, so the
+// same queries run on SQLite and PostgreSQL; booleans are 0/1 integers.
+import type { Generated } from 'kysely';
+
+export type Role = 'admin' | 'operator' | 'viewer';
+export type HostStatus = 'pending' | 'connected' | 'disconnected' | 'error' | 'maintenance';
+export type HostKind = 'direct' | 'agent';
+export type Environment = 'staging' | 'production' | 'development' | 'custom';
+export type InventoryKind = 'container' | 'image' | 'network' | 'volume';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface HostsTable {
+  id: string;
+  name: string;
+  kind: HostKind;
+  endpoint: string;
+  /** AES-GCM sealed JSON {ca, cert, key}; null for plain unix/tcp. */
+  tls_sealed: string | null;
+  environment: Environment;
+  environment_label: string | null;
+  sync_interval_s: number;
+  status: HostStatus;
+  status_reason: string | null;
+  status_changed_at: string;
+  consecutive_failures: number;
+  last_seen_at: string | null;
+  last_sync_at: string | null;
+  last_sync_ms: number | null;
+  engine_id: string | null;
+  engine_version: string | null;
+  api_version: string | null;
+  os: string | null;
+  arch: string | null;
+  cpus: number | null;
+  memory_bytes: number | null;
+  engine_name: string | null;
+  containers_total: number;
+  containers_running: number;
+  created_at: string;
+}
+
+export interface HostStatusHistoryTable {
+  id: Generated<number>;
+  host_id: string;
+  from_status: HostStatus;
+  to_status: HostStatus;
+  reason: string | null;
+  at: string;
+}
+
+export interface InventoryTable {
+  host_id: string;
+  kind: InventoryKind;
+  object_id: string;
+  name: string | null;
+  data: string;
+  updated_at: string;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  user_id: string | null;
+  username: string | null;
+  action: string;
+  target: string | null;
+  result: 'ok' | 'error' | 'denied';
+  detail: string | null;
+  request_id: string | null;
+  source_ip: string | null;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  at: string;
+  host_id: string | null;
+  type: string;
+  action: string;
+  actor_id: string | null;
+  data: string;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
+  hosts: HostsTable;
+  host_status_history: HostStatusHistoryTable;
+  inventory: InventoryTable;
+  audit_log: AuditLogTable;
+  events: EventsTable;
+  settings: SettingsTable;
+}
