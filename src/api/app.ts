@@ -7,7 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from './context.ts';
-import { authenticateOrThrow, installAuthHooks } from './auth-hooks.ts';
+import { authenticateOrThrow, installAuthHooks, type RouteSummary } from './auth-hooks.ts';
 import { installAuditHooks } from './audit-hooks.ts';
 import { sendError } from './error-mapping.ts';
 import { NotFound } from '../errors.ts';
@@ -22,6 +22,12 @@ import { networkRoutes } from './routes/networks.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 
 export const API_PREFIX = '/api/v1';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeTable: RouteSummary[];
+  }
+}
 export const VERSION = '0.1.0';
 
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
@@ -55,7 +61,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
 
-  installAuthHooks(app, ctx);
+  const routeTable = installAuthHooks(app, ctx);
+  app.decorate('routeTable', routeTable);
   installAuditHooks(app, ctx);
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpRequests.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);

@@ -54,11 +54,24 @@ async function authenticate(ctx: AppContext, req: FastifyRequest): Promise<User 
   return undefined;
 }
 
-export function installAuthHooks(app: FastifyInstance, ctx: AppContext): void {
+export interface RouteSummary {
+  method: string;
+  url: string;
+  permission?: Permission;
+  access?: Access;
+}
+
+/** Installs the hooks; returns the route table as it fills, so a test can prove every route is guarded. */
+export function installAuthHooks(app: FastifyInstance, ctx: AppContext): RouteSummary[] {
   let setupDone = false;
   const isSetupDone = async () => (setupDone ||= (await ctx.store.users.count()) > 0);
+  const table: RouteSummary[] = [];
 
-  app.addHook('onRoute', requireDeclaredAccess);
+  app.addHook('onRoute', (route) => {
+    requireDeclaredAccess(route);
+    const cfg = (route.config ?? {}) as { permission?: Permission; access?: Access };
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, permission: cfg.permission, access: cfg.access });
+  });
   app.addHook('onRequest', async (req) => {
     const cfg = req.routeOptions.config;
     if (cfg.access === 'health' || cfg.access === 'login') return;
@@ -70,6 +83,7 @@ export function installAuthHooks(app: FastifyInstance, ctx: AppContext): void {
       throw new Forbidden(`role "${user.role}" lacks permission "${cfg.permission}"`);
     }
   });
+  return table;
 }
 
 /** For the not-found handler: unknown paths answer 401 to strangers, so the route table cannot be probed. */
