@@ -9,8 +9,8 @@ import { startServer, type ServerHandle } from '../../src/server.ts';
 export interface Api {
   token: string;
   request(method: string, urlPath: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
-  get(urlPath: string): Promise<{ status: number; body: any }>;
-  post(urlPath: string, body?: unknown): Promise<{ status: number; body: any }>;
+  get(urlPath: string): Promise<{ status: number; body: any; headers: Headers }>;
+  post(urlPath: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
 export interface TestServer {
