@@ -18,9 +18,32 @@ export async function openSqliteStore(file: string): Promise<Db> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   if (file !== ':memory:') fs.chmodSync(file, 0o600);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrate(db, 'sqlite');
   return db;
+}
+
+/**
+ * Kysely prepares every query anew; with better-sqlite3 preparing costs more
+ * than running a small query. Our queries are a fixed set of shapes, so keep
+ * the prepared statements (bounded, in case a caller builds unusual SQL).
+ */
+function withStatementCache(sqlite: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') return Reflect.get(target, prop, receiver);
+      return (sql: string) => {
+        let stmt = cache.get(sql);
+        if (!stmt) {
+          stmt = target.prepare(sql);
+          if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+          cache.set(sql, stmt);
+        }
+        return stmt;
+      };
+    },
+  });
 }
 
 async function migrate(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> {
