@@ -8,7 +8,7 @@ import { NotFound } from '../../src/errors.ts';
 import { noLab } from './engines.ts';
 import { clientFor, deferrer, lab, node, uniqueName } from './helpers.ts';
 
-describe('engine client against the lab', { skip: noLab }, () => {
+describe('engine client against the lab', { skip: noLab, concurrency: true }, () => {
   test('version negotiation picks min(engine API, our newest) and reports the engine version', async (t) => {
     for (const via of ['unix', 'tcp'] as const) {
       const docker = clientFor(node(0), via, deferrer(t));

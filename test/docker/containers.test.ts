@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DockerClient } from '../../src/docker/client.ts';
 import {
-  createContainer, inspectContainer, listContainers, removeContainer, renameContainer,
+  createContainer, inspectContainer, killContainer, listContainers, pruneContainers, removeContainer, renameContainer,
   restartContainer, startContainer, stopContainer, topContainer, waitContainer,
 } from '../../src/docker/containers.ts';
 import { followContainerLogs, getContainerLogs } from '../../src/docker/container-logs.ts';
@@ -51,13 +51,18 @@ async function lifecycle(docker: DockerClient, defer: Defer): Promise<void> {
   assert.equal(restarted.State.Running, true);
   assert.notEqual(restarted.State.StartedAt, first.State.StartedAt);
 
+  await killContainer(docker, Id, { killSignal: 'KILL' });
+  const killed = await inspectContainer(docker, Id);
+  assert.equal(killed.State.Running, false);
+  assert.equal(killed.State.ExitCode, 137);
+
   await renameContainer(docker, Id, `${name}-renamed`);
   assert.equal((await inspectContainer(docker, Id)).Name, `/${name}-renamed`);
   await removeContainer(docker, Id, { force: true });
   await assert.rejects(inspectContainer(docker, Id), NotFound);
 }
 
-describe('containers', { skip: noLab }, () => {
+describe('containers', { skip: noLab, concurrency: true }, () => {
   test('full container lifecycle over unix', async (t) => {
     const defer = deferrer(t);
     const docker = clientFor(node(0), 'unix', defer);
@@ -68,6 +73,28 @@ describe('containers', { skip: noLab }, () => {
     const defer = deferrer(t);
     const docker = clientFor(node(lab().nodes.length > 1 ? 1 : 0), 'tcp', defer);
     await lifecycle(docker, defer);
+  });
+
+  test('logs of a TTY container come back as raw lines, not demultiplexed', async (t) => {
+    const defer = deferrer(t);
+    const docker = clientFor(node(0), 'unix', defer);
+    const { id } = await runContainer(docker, { Tty: true, Cmd: ['sh', '-c', 'echo one; echo two >&2; printf "\\001\\002\\n"'] }, defer);
+    await waitContainer(docker, id);
+    const lines = await getContainerLogs(docker, id);
+    assert.deepEqual(lines, [{ stream: 'stdout', line: 'one' }, { stream: 'stdout', line: 'two' }, { stream: 'stdout', line: '\u0001\u0002' }]);
+  });
+
+  test('prune removes stopped containers matching a label filter', async (t) => {
+    const defer = deferrer(t);
+    const docker = clientFor(node(0), 'unix', defer);
+    const label = uniqueName('prune');
+    const stopped = await runContainer(docker, { Cmd: ['true'], Labels: { 'flotilla.test': label } }, defer);
+    await waitContainer(docker, stopped.id);
+    const running = await runContainer(docker, { Cmd: shScript('sleep 3600 & wait'), Labels: { 'flotilla.test': label } }, defer);
+    const result = await pruneContainers(docker, { filters: { label: `flotilla.test=${label}` } });
+    assert.deepEqual(result.ContainersDeleted, [stopped.id]);
+    await assert.rejects(inspectContainer(docker, stopped.id), NotFound);
+    assert.equal((await inspectContainer(docker, running.id)).State.Running, true);
   });
 
   test('logs follow receives lines as they are written and ends when the container stops', async (t) => {

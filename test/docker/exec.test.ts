@@ -52,6 +52,19 @@ describe('exec and attach', { skip: noLab, concurrency: true }, () => {
     assert.equal((await inspectExec(docker, exec.Id)).ExitCode, 0);
   });
 
+  test('exec stdin through a hijack: half-closing the socket ends the input', async (t) => {
+    const defer = deferrer(t);
+    const docker = clientFor(node(0), 'unix', defer);
+    const { id } = await runContainer(docker, { Cmd: shScript('sleep 3600 & wait') }, defer);
+    const exec = await createExec(docker, id, { Cmd: ['sh', '-c', 'wc -c; echo done >&2'], AttachStdin: true, AttachStdout: true, AttachStderr: true });
+    const socket = await startExecHijacked(docker, exec.Id);
+    defer(async () => socket.destroy());
+    socket.end(Buffer.alloc(100_000, 0x61));
+    const lines = await collect(splitLines(demuxFrames(socket)));
+    assert.deepEqual(lines.filter((l) => l.stream === 'stdout').map((l) => l.line.trim()), ['100000']);
+    assert.deepEqual(lines.filter((l) => l.stream === 'stderr').map((l) => l.line), ['done']);
+  });
+
   test('a detached exec runs in the background and reports its exit code on inspect', async (t) => {
     const defer = deferrer(t);
     const docker = clientFor(node(0), 'unix', defer);

@@ -8,7 +8,8 @@ import {
 import type { ServiceSpec } from '../../src/docker/swarm.ts';
 import { NotFound } from '../../src/errors.ts';
 import { noLab, labState } from './engines.ts';
-import { clientFor, deferrer, ignoreNotFound, lab, uniqueName, waitFor } from './helpers.ts';
+import { listContainers } from '../../src/docker/containers.ts';
+import { clientFor, deferrer, ignoreNotFound, lab, shScript, uniqueName, waitFor } from './helpers.ts';
 
 const noSwarm = noLab || ((labState()?.swarm.managers.length ?? 0) === 0 ? 'lab has no swarm' : false);
 
@@ -49,7 +50,11 @@ describe('swarm', { skip: noSwarm, concurrency: true }, () => {
     const spec: ServiceSpec = {
       Name: name,
       Labels: { 'flotilla.test': name },
-      TaskTemplate: { ContainerSpec: { Image: lab().images.busybox1, Command: ['sleep', '3600'] }, RestartPolicy: { Condition: 'none' } },
+      TaskTemplate: {
+        // Trap TERM and a short grace period, so the task container goes away quickly after removal.
+        ContainerSpec: { Image: lab().images.busybox1, Command: shScript('sleep 3600 & wait'), StopGracePeriod: 1e9 },
+        RestartPolicy: { Condition: 'none' },
+      },
       Mode: { Replicated: { Replicas: 1 } },
     };
     const { ID } = await createService(docker, spec);
@@ -70,5 +75,13 @@ describe('swarm', { skip: noSwarm, concurrency: true }, () => {
 
     await removeService(docker, ID);
     await assert.rejects(inspectService(docker, ID), NotFound);
+    // The engine removes task containers asynchronously; leave the lab as we found it.
+    const everyNode = lab().nodes.map((labNode) => clientFor(labNode, 'unix', defer));
+    await waitFor('task containers to go', async () => {
+      for (const client of everyNode) {
+        if ((await listContainers(client, { all: true, filters: { label: `com.docker.swarm.service.id=${ID}` } })).length > 0) return undefined;
+      }
+      return true;
+    }, 20_000);
   });
 });
