@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { test } from 'node:test';
 import { DockerClient } from '../../src/docker/client.ts';
+import { streamEvents } from '../../src/docker/events.ts';
 import { ping } from '../../src/docker/system.ts';
 import { BadRequest, HostTimeout, HostUnreachable } from '../../src/errors.ts';
 import { createTransport, parseEndpoint } from '../../src/transports/index.ts';
@@ -82,6 +83,17 @@ test('a host that accepts but never answers is HostTimeout after the call deadli
   const error = await expectQuickFailure(`tcp://127.0.0.1:${port}`, 'silent', HostTimeout, 300);
   assert.equal(error.message, 'host "silent": GET /_ping timed out after 300 ms');
   assert.ok(Date.now() - started >= 300);
+});
+
+test('a stream whose headers never come is HostTimeout at the deadline', async (t) => {
+  const server = createServer(() => {});
+  const port = await listen(server);
+  t.after(() => server.close());
+  const docker = new DockerClient(createTransport({ url: `tcp://127.0.0.1:${port}`, label: 'mute' }), { apiVersion: '1.41' });
+  t.after(() => docker.transport.dispatcher.destroy());
+  await assert.rejects(async () => {
+    for await (const _event of streamEvents(docker, { timeoutMs: 250 })) assert.fail('no events expected');
+  }, (error: unknown) => error instanceof HostTimeout && error.message === 'host "mute": GET /events timed out after 250 ms');
 });
 
 test('a caller abort is not reported as a host failure', async (t) => {

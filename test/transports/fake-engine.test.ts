@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { DockerClient, MAX_API_VERSION } from '../../src/docker/client.ts';
 import { listContainers } from '../../src/docker/containers.ts';
+import { streamEvents } from '../../src/docker/events.ts';
 import { pullImage } from '../../src/docker/images.ts';
 import { getInfo } from '../../src/docker/system.ts';
 import { DockerApiError, HostUnavailable } from '../../src/errors.ts';
@@ -16,6 +17,12 @@ async function fakeEngine(apiVersion: string, t: { after: (fn: () => void) => vo
     response.setHeader('content-type', 'application/json');
     if (request.url === '/version') return response.end(JSON.stringify({ Version: '99.0.0', ApiVersion: apiVersion, Os: 'linux', Arch: 'amd64' }));
     if (request.url?.endsWith('/containers/json?all=true')) return response.end('[]');
+    if (request.url?.startsWith(`/v${apiVersion}/events`)) {
+      // Headers at once, then a quiet spell longer than the call deadline, then one event.
+      response.flushHeaders();
+      setTimeout(() => response.end('{"Type":"container","Action":"start","Actor":{"ID":"c1","Attributes":{}},"time":1,"timeNano":1}\n'), 500);
+      return;
+    }
     if (request.url?.includes('/images/create?')) {
       // A pull that starts fine and fails half-way: the engine can only say so in the stream.
       response.write('{"status":"Pulling from x"}\r\n{"status":"Downloading","id":"abc"}\r\n');
@@ -72,4 +79,15 @@ test('a pull that fails mid-stream throws DockerApiError after yielding the prog
   }, (error: unknown) => error instanceof DockerApiError && error.message === 'host "flaky": POST /images/create: unexpected EOF');
   assert.deepEqual(statuses, ['Pulling from x', 'Downloading']);
   assert.ok(engine.paths.includes('/v1.41/images/create?fromImage=registry%3A5000%2Fapp&tag=1'), engine.paths.join(' '));
+});
+
+test('a stream\'s deadline covers its headers only: a quiet body is not a timeout', async (t) => {
+  const engine = await fakeEngine('1.41', t);
+  const docker = new DockerClient(createTransport({ url: engine.url, label: 'quiet' }));
+  t.after(() => docker.close());
+  const started = Date.now();
+  const actions: string[] = [];
+  for await (const event of streamEvents(docker, { timeoutMs: 200 })) actions.push(event.Action);
+  assert.deepEqual(actions, ['start']);
+  assert.ok(Date.now() - started >= 450);
 });
