@@ -22,7 +22,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 lab down >/dev/null 2>&1 || true   # a previous run that was killed
-lab up "${LAB_NODES:-3}"
+lab up "${LAB_NODES:-3}" --swarm
+export FLOTILLA_REQUIRE_LAB=1
 
 files=${FLOTILLA_TEST_FILES:-"test/**/*.test.ts"}
 # Globs are expanded by node's runner (it knows **), not by bash.

@@ -1,34 +1,20 @@
-// Reads the test lab's state file (written by the lab harness). Kept tiny on purpose:
-// test/lab/fixture.ts's labState() can replace it.
+// The lab for the Docker client tests, read through the lab fixture. Without a
+// lab these suites skip and say why — except under scripts/test.sh, which sets
+// FLOTILLA_REQUIRE_LAB=1 so a missing lab fails loudly instead of passing quietly.
 import { existsSync, readFileSync } from 'node:fs';
+import { labStatePath as fixturePath } from '../lab/fixture.ts';
+import type { LabState } from '../lab/fixture.ts';
 
-export interface LabNode {
-  name: string;
-  hostname: string;
-  ip: string;
-  netns: string;
-  unix: string;
-  tcp: string;
-  engineId: string;
-  pidfile: string;
-}
+export type { LabNode, LabState } from '../lab/fixture.ts';
 
-export interface LabState {
-  dir: string;
-  prefix: string;
-  net: string;
-  registry: { lab: string; loopback: string | null };
-  images: { busybox1: string; busybox2: string };
-  swarm: { managers: string[]; workers: string[] };
-  nodes: LabNode[];
-}
+export const labStatePath = fixturePath();
 
-export const labStatePath = process.env.FLOTILLA_LAB_STATE ?? '/tmp/flotilla-lab/lab.json';
-
-/** The lab, or undefined when none is up (tests then skip, saying why). */
 export function labState(): LabState | undefined {
-  if (!existsSync(labStatePath)) return undefined;
+  if (!existsSync(labStatePath)) {
+    if (process.env.FLOTILLA_REQUIRE_LAB === '1') throw new Error(`lab is not up: no ${labStatePath}`);
+    return undefined;
+  }
   return JSON.parse(readFileSync(labStatePath, 'utf8')) as LabState;
 }
 
-export const noLab = existsSync(labStatePath) ? false : `no lab state at ${labStatePath} (set FLOTILLA_LAB_STATE)`;
+export const noLab = labState() ? false : `no lab state at ${labStatePath} (start it: node test/lab/cli.ts up 3)`;

@@ -11,10 +11,10 @@ import { noLab, labState } from './engines.ts';
 import { listContainers } from '../../src/docker/containers.ts';
 import { clientFor, deferrer, ignoreNotFound, lab, shScript, uniqueName, waitFor } from './helpers.ts';
 
-const noSwarm = noLab || ((labState()?.swarm.managers.length ?? 0) === 0 ? 'lab has no swarm' : false);
+const noSwarm = noLab || ((labState()?.swarm?.managers.length ?? 0) === 0 ? 'lab has no swarm' : false);
 
 function manager() {
-  const name = lab().swarm.managers[0];
+  const name = lab().swarm!.managers[0];
   const found = lab().nodes.find((n) => n.name === name);
   assert.ok(found, `manager ${name} is not a lab node`);
   return found;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { labState, type LabState } from '../lab/fixture.ts';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
-import { makePki, type Pki } from '../helpers/certs.ts';
+import { makePki, type Pki } from '../transports/certs.ts';
 
 let srv: TestServer;
 let st: LabState;
@@ -21,10 +21,9 @@ before(async () => {
   st = await labState();
   pki = makePki('engine');
   foreign = makePki('foreign');
-  const server = pki.issue('engine', { server: true });
   const socketPath = new URL(st.nodes[0]!.unix).pathname;
   // Terminates TLS (client certificate required, signed by our CA) and pipes to the engine's socket.
-  proxy = tls.createServer({ ...server, ca: pki.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (clear) => {
+  proxy = tls.createServer({ cert: pki.serverCert, key: pki.serverKey, ca: pki.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (clear) => {
     const upstream = net.connect(socketPath);
     clear.pipe(upstream).pipe(clear);
     const end = () => { clear.destroy(); upstream.destroy(); };
@@ -39,12 +38,10 @@ before(async () => {
 after(async () => {
   await srv?.close();
   proxy?.close();
-  pki?.cleanup();
-  foreign?.cleanup();
 });
 
 test('a TLS host with a client certificate syncs; its key is encrypted at rest and never returned', async () => {
-  const client = pki.issue('flotilla');
+  const client = { cert: pki.clientCert, key: pki.clientKey };
   const res = await srv.admin.post('/api/v1/hosts', { name: 'secure', endpoint: `https://127.0.0.1:${port}`, tls: { ca: pki.ca, ...client } });
   assert.equal(res.status, 201, JSON.stringify(res.body));
   assert.equal(res.body.tls, true);
@@ -67,7 +64,7 @@ test('a TLS host with a client certificate syncs; its key is encrypted at rest a
 });
 
 test('a client certificate from another CA is refused with a TLS error naming the host', async () => {
-  const wrong = foreign.issue('intruder');
+  const wrong = { cert: foreign.clientCert, key: foreign.clientKey };
   await srv.admin.post('/api/v1/hosts', { name: 'wrongcert', endpoint: `https://127.0.0.1:${port}`, tls: { ca: pki.ca, ...wrong } });
   const res = await srv.admin.post('/api/v1/hosts/wrongcert/sync');
   assert.equal(res.body.ok, false);
@@ -80,7 +77,7 @@ test('a client certificate from another CA is refused with a TLS error naming th
 });
 
 test('a server certificate not signed by the given CA is refused', async () => {
-  const client = foreign.issue('c');
+  const client = { cert: foreign.clientCert, key: foreign.clientKey };
   await srv.admin.post('/api/v1/hosts', { name: 'mitm', endpoint: `https://127.0.0.1:${port}`, tls: { ca: foreign.ca, ...client } });
   const res = await srv.admin.post('/api/v1/hosts/mitm/sync');
   assert.equal(res.body.ok, false);
