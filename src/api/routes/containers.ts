@@ -10,9 +10,8 @@ import { getContainerStats, cpuPercent } from '../../docker/container-stats.ts';
 import { runExec } from '../../docker/exec.ts';
 import { splitLines } from '../../docker/stream.ts';
 import { clientGone, sendNdjson } from '../ndjson-reply.ts';
-import { dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
+import { boolish, dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
 
-const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const stopQuery = z.object({ t: z.coerce.number().int().min(0).max(600).optional() });
 export const MAX_LOG_LINES = 500;
 

@@ -4,9 +4,8 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { inspectImage, listImages, pruneImages, pullImage, removeImage } from '../../docker/images.ts';
 import { clientGone, sendNdjson } from '../ndjson-reply.ts';
-import { dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
+import { boolish, dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
 
-const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const imageRef = z.string().min(1).max(512).regex(/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/, 'an image reference such as registry:5000/repo:tag');
 
 export const imageRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {

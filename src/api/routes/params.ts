@@ -7,3 +7,5 @@ export const objectRef = z.string().min(1).max(512);
 export const hostObjectParams = hostParam.extend({ id: objectRef });
 export const dockerObject = z.record(z.string(), z.unknown());
 export const dockerList = z.array(dockerObject);
+/** Query-string booleans as Docker clients send them. */
+export const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');

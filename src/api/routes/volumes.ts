@@ -3,9 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { createVolume, inspectVolume, listVolumes, pruneVolumes, removeVolume } from '../../docker/volumes.ts';
-import { dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
+import { boolish, dockerList, dockerObject, hostObjectParams, hostParam } from './params.ts';
 
-const boolish = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 export const volumeRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
   const { fleet } = ctx;
