@@ -24,6 +24,8 @@ export class HostSyncer {
   private readonly log: Logger;
   private readonly metrics: Metrics;
   private readonly timeoutMs: number;
+  /** Aborts every sync in flight when the server stops, so shutdown never waits on a dead host. */
+  private readonly shutdown = new AbortController();
 
   constructor(deps: { store: Store; connections: Connections; tracker: StatusTracker; log: Logger; metrics: Metrics; timeoutMs: number }) {
     this.store = deps.store;
@@ -34,9 +36,13 @@ export class HostSyncer {
     this.timeoutMs = deps.timeoutMs;
   }
 
+  abortAll(): void {
+    this.shutdown.abort();
+  }
+
   async sync(host: HostRow): Promise<SyncResult> {
     const started = performance.now();
-    const signal = AbortSignal.timeout(this.timeoutMs);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.shutdown.signal]);
     try {
       const snap = await takeSnapshot(this.connections.clientFor(host), signal);
       for (const kind of Object.keys(snap.inventory) as InventoryKind[]) {
@@ -52,6 +58,7 @@ export class HostSyncer {
       return { ok: true, status: 'connected', durationMs, counts };
     } catch (err) {
       const durationMs = performance.now() - started;
+      if (this.shutdown.signal.aborted) return { ok: false, status: host.status, durationMs, error: 'server stopping' };
       const reason = signal.aborted && !(err instanceof Error && /host "/.test(err.message))
         ? `sync timed out after ${this.timeoutMs} ms`
         : (err as Error).message;

@@ -37,6 +37,7 @@ export class SyncScheduler {
     clearInterval(this.timer);
     this.timer = undefined;
     this.limit.clearQueue();
+    this.syncer.abortAll();
     await Promise.allSettled([...this.running.values()]);
   }
 
