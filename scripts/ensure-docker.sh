@@ -104,6 +104,18 @@ elif [ -n "$sp" ] && pid_is_dockerd "$sp"; then
 else
   # stale pidfile (e.g. after kill -9): dockerd refuses to start while it names a live pid
   rm -f "$PIDFILE"
+  # The containerd a killed dockerd started outlives it for a moment; a new dockerd
+  # that finds it "still running" waits for it and fails with "timeout waiting for
+  # containerd to start" (reproduced). Stop it first (its shims and containers stay).
+  CPIDFILE=/var/run/docker/containerd/containerd.pid
+  cp=$(cat "$CPIDFILE" 2>/dev/null || true)
+  if [ -n "$cp" ] && pid_alive "$cp" && tr '\0' ' ' < "/proc/$cp/cmdline" 2>/dev/null | grep -q "containerd --config /var/run/docker/containerd/"; then
+    say "stopping containerd pid $cp left behind by a dockerd that is gone"
+    kill -TERM "$cp" 2>/dev/null || true
+    for _ in $(seq 1 100); do pid_alive "$cp" || break; sleep 0.1; done
+    if pid_alive "$cp"; then kill -KILL "$cp" 2>/dev/null || true; sleep 0.2; fi
+  fi
+  rm -f "$CPIDFILE"
   : >> "$LOG"
   printf '\n==== %s: started by flotilla scripts/ensure-docker.sh ====\n' "$(date -u +%FT%TZ)" >> "$LOG"
   setsid dockerd --pidfile "$PIDFILE" -H "unix://$SOCK" >> "$LOG" 2>&1 < /dev/null &

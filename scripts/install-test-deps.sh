@@ -15,10 +15,13 @@ set -Eeuo pipefail
 PKGS=(docker.io docker-registry busybox-static iproute2 util-linux curl iptables tmux docker-compose)
 [ $# -gt 0 ] && PKGS=("$@")
 
-installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
-
-missing=()
-for p in "${PKGS[@]}"; do installed "$p" || missing+=("$p"); done
+# one dpkg-query for all of them (fast path)
+missing_now() {
+  local ok
+  ok=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '$2=="install" && $3=="ok" && $4=="installed" {print $1}' || true)
+  for p in "$@"; do grep -qx -- "${p%%:*}" <<<"$ok" || echo "$p"; done
+}
+mapfile -t missing < <(missing_now "${PKGS[@]}")
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-test-deps: already installed: ${PKGS[*]}" >&2
   exit 0
@@ -51,12 +54,12 @@ chmod 755 "$POLICY"
 export DEBIAN_FRONTEND=noninteractive
 APT_OPTS=(-q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
 # one update per run (the package lists may be missing or old on a fresh machine)
-apt-get "${APT_OPTS[@]}" -qq update >/dev/null
+apt-get "${APT_OPTS[@]}" -qq update >/dev/null || { echo "install-test-deps: apt-get update failed" >&2; exit 1; }
 # --no-install-recommends: keeps out e.g. needrestart (which restarts services)
-apt-get "${APT_OPTS[@]}" -qq -y --no-install-recommends install "${missing[@]}" >/dev/null
+apt-get "${APT_OPTS[@]}" -qq -y --no-install-recommends install "${missing[@]}" >/dev/null ||
+  { echo "install-test-deps: apt-get install ${missing[*]} failed" >&2; exit 1; }
 
-bad=()
-for p in "${missing[@]}"; do installed "$p" || bad+=("$p"); done
+mapfile -t bad < <(missing_now "${missing[@]}")
 if [ ${#bad[@]} -gt 0 ]; then
   echo "install-test-deps: not installed after apt-get: ${bad[*]}" >&2
   exit 1

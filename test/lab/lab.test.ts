@@ -9,9 +9,12 @@ import { dockerApi, ping, registryDigest, request, type HttpTarget } from './htt
 import { run } from './sys.ts';
 
 let st: LabState;
+/** The shared nodes from `up` (node1..nodeN). Other test files may add (and break) their own nodes meanwhile. */
+let shared: LabNode[];
 
 before(async () => {
   st = await labState();
+  shared = st.nodes.filter((n) => /^node\d+$/.test(n.name));
 });
 
 function unixTarget(n: LabNode): HttpTarget {
@@ -49,18 +52,18 @@ async function runContainer(target: HttpTarget, image: string, cmd: string[]): P
 
 describe('shared lab nodes', () => {
   test('every node answers /_ping on its unix socket and on tcp', async () => {
-    assert.ok(st.nodes.length >= 1, 'lab has no nodes');
-    for (const n of st.nodes) {
+    assert.ok(shared.length >= 1, 'lab has no nodes');
+    for (const n of shared) {
       assert.ok(await ping(unixTarget(n), 2000), `${n.name}: no answer on ${n.unix}`);
       assert.ok(await ping(tcpTarget(n), 2000), `${n.name}: no answer on ${n.tcp}`);
     }
   });
 
   test('engine IDs and names are distinct and match lab.json', async () => {
-    const infos = await Promise.all(st.nodes.map((n) => dockerApi<Info>(unixTarget(n), 'GET', '/info')));
-    assert.equal(new Set(infos.map((i) => i.ID)).size, st.nodes.length, 'engine IDs not distinct');
-    assert.equal(new Set(infos.map((i) => i.Name)).size, st.nodes.length, 'engine names not distinct');
-    st.nodes.forEach((n, i) => {
+    const infos = await Promise.all(shared.map((n) => dockerApi<Info>(unixTarget(n), 'GET', '/info')));
+    assert.equal(new Set(infos.map((i) => i.ID)).size, shared.length, 'engine IDs not distinct');
+    assert.equal(new Set(infos.map((i) => i.Name)).size, shared.length, 'engine names not distinct');
+    shared.forEach((n, i) => {
       assert.equal(infos[i].ID, n.engineId, `${n.name}: engine ID differs from lab.json`);
       assert.equal(infos[i].Name, n.hostname, `${n.name}: name differs from lab.json hostname`);
     });
@@ -81,7 +84,7 @@ describe('shared lab nodes', () => {
 
   test('every node has busybox:1 locally and runs a container from it, with logs', async () => {
     await Promise.all(
-      st.nodes.map(async (n) => {
+      shared.map(async (n) => {
         const img = await request(unixTarget(n), 'GET', `/images/${st.images.busybox1}/json`);
         assert.equal(img.status, 200, `${n.name}: ${st.images.busybox1} is not local`);
         const out = await runContainer(unixTarget(n), st.images.busybox1, ['sh', '-c', 'echo hello from $0; cat /etc/lab-release', n.name]);
@@ -91,7 +94,7 @@ describe('shared lab nodes', () => {
   });
 
   test('node netns have no default route (nothing can leave the machine)', async () => {
-    for (const n of st.nodes) {
+    for (const n of shared) {
       const r = await run('ip', ['-n', n.netns, 'route', 'show', 'default']);
       assert.equal(r.stdout.trim(), '', `${n.netns} has a default route`);
     }
@@ -113,13 +116,14 @@ describe('fault operations on an own node', () => {
     const [a, b] = await Promise.all([lab().addNode(name), lab().addNode(name2)]);
     mine = a;
     assert.notEqual(a.ip, b.ip);
-    const shared = new Set(st.nodes.map((n) => n.ip));
-    assert.ok(!shared.has(a.ip) && !shared.has(b.ip), 'new node took a shared node address');
+    const taken = new Set(shared.map((n) => n.ip));
+    assert.ok(!taken.has(a.ip) && !taken.has(b.ip), 'new node took a shared node address');
     assert.equal(a.hostname, `${st.prefix}-${name}`);
     assert.ok(await ping(tcpTarget(a), 2000));
     const state = await labState();
     assert.ok(state.nodes.some((n) => n.name === name) && state.nodes.some((n) => n.name === name2), 'lab.json misses the new nodes');
-    assert.ok(!st.nodes.some((n) => n.engineId === a.engineId || n.engineId === b.engineId), 'engine ID not distinct');
+    assert.notEqual(a.engineId, b.engineId);
+    assert.ok(!shared.some((n) => n.engineId === a.engineId || n.engineId === b.engineId), 'engine ID not distinct');
     // the new host reaches the registry and has the image
     const out = await runContainer(unixTarget(a), st.images.busybox1, ['cat', '/etc/lab-release']);
     assert.equal(out, 'lab busybox v1\n');
@@ -147,9 +151,30 @@ describe('fault operations on an own node', () => {
     assert.equal(await ping(tcpTarget(mine), 1000), false, 'tcp endpoint still reachable with the link down');
     assert.ok(await ping(unixTarget(mine), 2000), 'the unix socket should still answer');
     // the shared nodes are not affected
-    assert.ok(await ping(tcpTarget(st.nodes[0]), 2000));
+    assert.ok(await ping(tcpTarget(shared[0]), 2000));
     await lab().linkUp(name);
     assert.ok(await ping(tcpTarget(mine), 2000));
+  });
+
+  test('addNode with swarm joins as a worker; removeNode takes it out of the swarm', async (t) => {
+    if (!st.swarm) {
+      t.skip('lab is up without --swarm');
+      return;
+    }
+    const mgr = shared.find((n) => n.name === st.swarm?.managers[0]);
+    assert.ok(mgr, 'no manager in lab.json');
+    type SwarmNode = { Description: { Hostname: string }; Status: { State: string } };
+    const w = await lab().addNode(name2, { swarm: 'worker' });
+    try {
+      const nodes = await dockerApi<SwarmNode[]>(unixTarget(mgr), 'GET', '/nodes');
+      assert.ok(nodes.some((n) => n.Description.Hostname === w.hostname), 'new node not in the swarm');
+      assert.deepEqual((await labState()).swarm?.workers.includes(name2), true);
+    } finally {
+      await lab().removeNode(name2);
+    }
+    const nodes = await dockerApi<SwarmNode[]>(unixTarget(mgr), 'GET', '/nodes');
+    assert.ok(!nodes.some((n) => n.Description.Hostname === w.hostname), 'removed node still in the swarm');
+    assert.deepEqual((await labState()).swarm?.workers.includes(name2), false);
   });
 
   test('removeNode leaves nothing behind', async () => {
@@ -168,7 +193,7 @@ describe('fault operations on an own node', () => {
     assert.deepEqual(cg, [], 'cgroups left');
     const state = await labState();
     assert.ok(!state.nodes.some((n) => n.name === name), 'still in lab.json');
-    assert.equal(state.nodes.length, st.nodes.length);
+    for (const n of shared) assert.ok(state.nodes.some((x) => x.name === n.name), `shared ${n.name} vanished from lab.json`);
     assert.equal(await ping(tcpTarget(mine), 500), false);
   });
 });

@@ -246,6 +246,7 @@ export class Lab {
   /** Starts one more engine as a separate host on the lab network (lab must be up). */
   async addNode(name: string, opts: AddNodeOptions = {}): Promise<LabNode> {
     this.checkName(name);
+    if (/^node\d+$/.test(name)) throw new LabError(`addNode: names node<N> are reserved for up() (got ${name})`);
     await this.requireUp();
     const t = Date.now();
     await this.ensureNode(name);
@@ -895,10 +896,7 @@ export class Lab {
     // A recorded mount namespace id counts only while one of its processes still refers
     // to the node dir (ids are reused once a namespace is gone).
     const left = new Set<number>(this.cgroupPids(name));
-    for (const m of mnts) {
-      const pids = pidsInNamespace('mnt', m);
-      if (pids.some((p) => cmdline(p).some((a) => a.includes(`${D}/`)))) pids.forEach((p) => left.add(p));
-    }
+    for (const m of mnts) for (const p of this.mntnsPids(m, `${D}/`)) left.add(p);
     for (const p of this.ourProcesses(`${D}/`)) left.add(p);
     if (left.size) {
       this.warn(`${name}: killing leftover pids: ${[...left].join(' ')}`);
@@ -1091,6 +1089,17 @@ export class Lab {
     return out;
   }
 
+  /**
+   * Processes in a node's (recorded) mount namespace. Namespace ids are reused once
+   * a namespace is gone (e.g. by another lab's next container), so the namespace
+   * counts as ours only while one of its processes refers to `marker` (a path under
+   * the node dir: its containerd, shims).
+   */
+  private mntnsPids(id: string, marker: string): number[] {
+    const pids = pidsInNamespace('mnt', id);
+    return pids.some((p) => cmdline(p).some((a) => a.includes(marker))) ? pids : [];
+  }
+
   private refuseIfMounted(dir: string): void {
     const mi = fs.readFileSync('/proc/self/mountinfo', 'utf8');
     const hits = mi
@@ -1107,7 +1116,7 @@ export class Lab {
     for (const r of roots) left.push(`cgroup ${r}`);
     if (!o.all) for (const n of o.nodes) if (fs.existsSync(`/run/netns/${this.netnsOf(n)}`)) left.push(`netns ${this.netnsOf(n)}`);
     const procs = new Set<number>(o.all ? this.ourProcesses() : o.nodes.flatMap((n) => this.ourProcesses(`${this.nodeDir(n)}/`)));
-    for (const m of o.mnts) for (const p of pidsInNamespace('mnt', m)) if (pidAlive(p)) procs.add(p);
+    for (const m of o.mnts) for (const p of this.mntnsPids(m, `${this.dir}/`)) if (pidAlive(p)) procs.add(p);
     for (const p of procs) if (pidAlive(p)) left.push(`process ${p}: ${cmdline(p).join(' ').slice(0, 120)}`);
     return left;
   }
