@@ -9,7 +9,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Lab } from './lab.ts';
-import type { LabState } from './types.ts';
+import type { LabNode, LabState } from './types.ts';
 
 export type { LabNode, LabState } from './types.ts';
 export type { AddNodeOptions, LabOptions, StopOptions, UpOptions } from './lab.ts';
@@ -32,6 +32,15 @@ export async function labState(): Promise<LabState> {
     throw e;
   }
   return JSON.parse(text) as LabState;
+}
+
+/**
+ * The nodes brought up by `cli.ts up N` (node1..nodeN). lab.json also lists nodes
+ * that fault tests in other processes add (and break) while your test runs: pick
+ * shared nodes from here, never "the last node" of st.nodes.
+ */
+export function sharedNodes(st: LabState): LabNode[] {
+  return st.nodes.filter((n) => /^node\d+$/.test(n.name));
 }
 
 let shared: Lab | undefined;

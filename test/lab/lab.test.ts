@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { lab, labState, type LabNode, type LabState } from './fixture.ts';
+import { lab, labState, sharedNodes, type LabNode, type LabState } from './fixture.ts';
 import { dockerApi, ping, registryDigest, request, type HttpTarget } from './http.ts';
 import { run } from './sys.ts';
 
@@ -14,7 +14,7 @@ let shared: LabNode[];
 
 before(async () => {
   st = await labState();
-  shared = st.nodes.filter((n) => /^node\d+$/.test(n.name));
+  shared = sharedNodes(st);
 });
 
 function unixTarget(n: LabNode): HttpTarget {
