@@ -10,7 +10,8 @@ import { createTransport } from '../../src/transports/index.ts';
 import { labState, type LabState } from '../lab/fixture.ts';
 import { BIN, collect, ok, parseJson, startTestServer, uniqueName, waitFor, type CliResult, type TestServer } from './helpers.ts';
 
-const lab: LabState | undefined = await labState().catch(() => undefined);
+// Under scripts/test.sh (FLOTILLA_REQUIRE_LAB=1) a missing lab fails instead of skipping.
+const lab: LabState | undefined = process.env.FLOTILLA_REQUIRE_LAB === '1' ? await labState() : await labState().catch(() => undefined);
 const skip = lab ? false : 'lab not up';
 
 type Cleanup = { after: (fn: () => Promise<void>) => void };
