@@ -31,7 +31,7 @@ if kill -0 "$server" 2>/dev/null; then wait "$server" || rc=$?; fi
 
 pidfile=$root/.flotilla/dockerd.pid
 if [ "${FLOTILLA_KEEP_DOCKER:-0}" != 1 ] && [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  echo "flotilla: stopping the dockerd this command started (FLOTILLA_KEEP_DOCKER=1 keeps it)" >&2
+  echo "flotilla: stopping the dockerd this command started (FLOTILLA_KEEP_DOCKER=1 keeps it)" >&2 2>/dev/null || true
   kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
   for _ in $(seq 1 100); do kill -0 "$(cat "$pidfile" 2>/dev/null || echo 0)" 2>/dev/null || break; sleep 0.1; done
 fi

@@ -20,6 +20,7 @@ export function registerServerCommand(program: Command): void {
       }
       const log = createLogger(config.logLevel);
       const server = await startServer(config, log);
+      const cli = process.env.FLOTILLA_CLI || 'flotilla';
       const banner = [
         '',
         `  Flotilla is running at ${server.url}`,
@@ -28,10 +29,10 @@ export function registerServerCommand(program: Command): void {
           ? [
             '',
             '  First-run setup: create the admin account with',
-            `    flotilla setup --url ${server.url} --username admin --code ${server.setupCode}`,
+            `    ${cli} setup --url ${server.url} --username admin --code ${server.setupCode}`,
             `  (or POST ${server.url}/api/v1/setup {"setupCode":"${server.setupCode}","username":…,"password":…})`,
           ]
-          : ['  Sign in with: flotilla login --url ' + server.url + ' --username <you>']),
+          : [`  Sign in with: ${cli} login --url ${server.url} --username <you>`]),
         '',
       ];
       process.stderr.write(banner.join('\n') + '\n');
