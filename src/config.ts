@@ -6,6 +6,13 @@ import { z } from 'zod';
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** "30m", "45s", "2h", "500ms" or a plain number of seconds → milliseconds. */
+export const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration such as 30m, 45s, 2h or 500ms').transform((v) => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v)!;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 's']!;
+  return Math.round(Number(m[1]) * unit);
+});
+
 const schema = z.object({
   FLOTILLA_DATA_DIR: z.string().min(1).default('./.flotilla/data'),
   FLOTILLA_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
@@ -20,6 +27,14 @@ const schema = z.object({
   FLOTILLA_SECURE_COOKIES: bool.default(false),
   /** Failed logins allowed per client address and minute before 429. */
   FLOTILLA_LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).max(10000).default(10),
+  /** The agent endpoint (gRPC, mutual TLS); false turns it off. */
+  FLOTILLA_CLUSTER: bool.default(true),
+  FLOTILLA_CLUSTER_DIR: z.string().min(1).optional(),
+  FLOTILLA_CLUSTER_ADVERTISE: z.string().optional(),
+  FLOTILLA_AGENT_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  FLOTILLA_AGENT_PORT: port.default(9443),
+  FLOTILLA_AGENT_HEARTBEAT: duration.default(10_000),
+  FLOTILLA_GRACE_PERIOD_OFFLINE: duration.default(30 * 60_000),
 });
 
 export type Config = {
@@ -32,6 +47,15 @@ export type Config = {
   localEngine: string | undefined;
   secureCookies: boolean;
   loginRateLimit: number;
+  cluster: {
+    enabled: boolean;
+    dir: string;
+    advertise: string | undefined;
+    listenHost: string;
+    port: number;
+    heartbeatMs: number;
+    gracePeriodOfflineMs: number;
+  };
 };
 
 export class ConfigError extends Error {}
@@ -54,5 +78,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localEngine: c.FLOTILLA_LOCAL_ENGINE,
     secureCookies: c.FLOTILLA_SECURE_COOKIES,
     loginRateLimit: c.FLOTILLA_LOGIN_RATE_LIMIT,
+    cluster: {
+      enabled: c.FLOTILLA_CLUSTER,
+      dir: path.resolve(c.FLOTILLA_CLUSTER_DIR ?? path.join(c.FLOTILLA_DATA_DIR, 'cluster')),
+      advertise: c.FLOTILLA_CLUSTER_ADVERTISE,
+      listenHost: c.FLOTILLA_AGENT_LISTEN_HOST,
+      port: c.FLOTILLA_AGENT_PORT,
+      heartbeatMs: c.FLOTILLA_AGENT_HEARTBEAT,
+      gracePeriodOfflineMs: c.FLOTILLA_GRACE_PERIOD_OFFLINE,
+    },
   };
 }

@@ -10,12 +10,15 @@ import { createMetrics } from './api/metrics.ts';
 import { SetupCode } from './auth/setup-code.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildApp } from './api/app.ts';
+import { Cluster } from './cluster/cluster.ts';
 
 export interface ServerHandle {
   url: string;
   app: FastifyInstance;
   store: Store;
   fleet: Fleet;
+  /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
+  cluster: Cluster | undefined;
   log: Logger;
   /** Set until the first admin exists. */
   setupCode: string | undefined;
@@ -32,8 +35,12 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   });
   const fleet = new Fleet({ store, log, metrics, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
   const setup = new SetupCode(config.dataDir);
+  const cluster = config.cluster.enabled
+    ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
+    : undefined;
+  if (cluster) fleet.attachAgents(cluster);
   if (config.localEngine) await registerLocalEngine(fleet, config.localEngine, log);
-  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet });
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
   const addr = app.server.address() as AddressInfo;
@@ -41,12 +48,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, cluster, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
       closed = true;
       await app.close();
+      await cluster?.close();
       await fleet.stop();
       await store.close();
     },

@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { SetupCode } from '../auth/setup-code.ts';
 import type { Fleet } from '../fleet/fleet.ts';
+import type { Cluster } from '../cluster/cluster.ts';
 
 export interface AppContext {
   config: Config;
@@ -13,4 +14,5 @@ export interface AppContext {
   metrics: Metrics;
   setupCode: SetupCode;
   fleet: Fleet;
+  cluster: Cluster | undefined;
 }

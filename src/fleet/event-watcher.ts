@@ -63,7 +63,8 @@ export class EventWatcher {
     this.deps.hooks.onLost(host, reason);
   }
 
-  private async ingest(host: HostRow, event: DockerEvent): Promise<void> {
+  /** Stores and publishes one event and refreshes what it touched (also fed by agent channels). */
+  async ingest(host: HostRow, event: DockerEvent): Promise<void> {
     const at = event.timeNano ? new Date(Number(BigInt(event.timeNano) / 1_000_000n)).toISOString() : new Date().toISOString();
     try {
       await this.deps.store.events.add({
@@ -87,8 +88,10 @@ export class EventWatcher {
   }
 
   private async refresh(host: HostRow, kind: InventoryKind): Promise<void> {
-    if (!this.streams.has(host.id)) return;
-    const items = await fetchKind(this.deps.connections.clientFor(host), kind, AbortSignal.timeout(10_000));
+    // The host may have gone, or stopped being scanned, since the event.
+    const current = await this.deps.store.hosts.find(host.id);
+    if (!current || current.status === 'maintenance' || current.duplicate_of) return;
+    const items = await fetchKind(this.deps.connections.clientFor(current), kind, AbortSignal.timeout(10_000));
     await this.deps.store.inventory.replace(host.id, kind, items);
     if (kind === 'container') {
       const c = countItems(items);

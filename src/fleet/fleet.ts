@@ -18,11 +18,20 @@ import { HostSyncer, type SyncResult } from './host-sync.ts';
 import { SyncScheduler } from './sync-scheduler.ts';
 import { EventWatcher } from './event-watcher.ts';
 import type { HostPatch, NewHost } from './host-input.ts';
+import type { AgentLink } from './agent-link.ts';
+import { AgentHosts } from './agent-hosts.ts';
+import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
 import { toHostView, type HostView } from './host-view.ts';
+
+export const NO_AGENT_FIELDS = {
+  agent_state: null, agent_version: null, agent_features: null, cert_serial: null, cert_not_after: null,
+  disconnect_reason: null, connected_at: null, duplicate_of: null,
+} as const;
 
 export interface FleetEvents {
   status: [StatusChangeNotice];
   docker: [{ host: string; hostId: string; event: DockerEvent }];
+  overlap: [OverlapNotice];
 }
 
 export class Fleet {
@@ -33,6 +42,8 @@ export class Fleet {
   private readonly tracker: StatusTracker;
   private readonly scheduler: SyncScheduler;
   private readonly watcher: EventWatcher;
+  /** The cluster reports agent hosts' lives here (see AgentHooks). */
+  readonly agentHosts: AgentHosts;
 
   constructor(deps: { store: Store; log: Logger; metrics: Metrics; syncConcurrency: number; syncTimeoutMs: number }) {
     this.store = deps.store;
@@ -51,10 +62,39 @@ export class Fleet {
         onLost: (host, reason) => void this.onStreamLost(host, reason),
       },
     });
-    this.scheduler.onSynced((host, result) => {
-      if (result.ok && result.status === 'connected') this.watcher.watch(host);
-      else this.watcher.unwatch(host.id);
+    this.scheduler.onSynced((host, result) => void this.afterSync(host, result));
+    this.scheduler.canSync = (host) => !host.duplicate_of && (host.kind !== 'agent' || (this.connections.agents?.isConnected(host.id) ?? false));
+    this.agentHosts = new AgentHosts({
+      store: deps.store, tracker: this.tracker, watcher: this.watcher, scheduler: this.scheduler, log: deps.log,
+      onOverlap: (n) => this.announceOverlap(n),
     });
+  }
+
+  /** Agent hosts become reachable once the cluster's endpoint is up. */
+  attachAgents(link: AgentLink): void {
+    this.connections.agents = link;
+  }
+
+  private async afterSync(host: HostRow, result: SyncResult): Promise<void> {
+    if (!result.ok || result.status !== 'connected') {
+      this.watcher.unwatch(host.id);
+      return;
+    }
+    const current = await this.store.hosts.find(host.id);
+    if (!current) return;
+    if (current.engine_id) {
+      const notice = await detectOverlap(this.store, current, current.engine_id);
+      if (notice) this.announceOverlap(notice);
+      if (notice?.duplicate.id === current.id) return;
+    }
+    // Agents forward their events over the channel; direct hosts need a stream of their own.
+    if (current.kind === 'direct') this.watcher.watch(current);
+  }
+
+  private announceOverlap(notice: OverlapNotice): void {
+    this.log.warn({ engine_id: notice.engineId, kept: notice.kept.name, duplicate: notice.duplicate.name }, 'source_overlap: two hosts reach the same engine');
+    this.watcher.unwatch(notice.duplicate.id);
+    this.bus.emit('overlap', notice);
   }
 
   start(): void {
@@ -78,6 +118,7 @@ export class Fleet {
       status: 'pending', status_reason: 'registered, waiting for first sync', status_changed_at: at, consecutive_failures: 0,
       last_seen_at: null, last_sync_at: null, last_sync_ms: null, engine_id: null, engine_version: null, api_version: null,
       os: null, arch: null, cpus: null, memory_bytes: null, engine_name: null, containers_total: 0, containers_running: 0, created_at: at,
+      ...NO_AGENT_FIELDS,
     };
     try {
       await this.store.hosts.insert(row);
@@ -127,6 +168,10 @@ export class Fleet {
     const row = await this.getHostRow(idOrName);
     if (row.status === 'maintenance') throw new Conflict(`host "${row.name}" is in maintenance: syncing is stopped`);
     if (row.status === 'error') throw new Conflict(`host "${row.name}" is in error after repeated failures: recover it first`);
+    if (row.duplicate_of) {
+      const kept = await this.store.hosts.find(row.duplicate_of);
+      throw new Conflict(`host "${row.name}" reaches the same engine as "${kept?.name ?? row.duplicate_of}": it is not scanned twice`);
+    }
     return this.scheduler.syncNow(row);
   }
 

@@ -14,6 +14,14 @@ export const hostViewSchema = z.object({
   }),
   containers: z.object({ total: z.number(), running: z.number() }),
   createdAt: z.string(),
+  /** Agent hosts only. */
+  agent: z.object({
+    state: z.enum(['active', 'paused', 'decommissioned']).nullable(), version: z.string().nullable(), features: z.array(z.string()),
+    certSerial: z.string().nullable(), certNotAfter: z.string().nullable(), connectedAt: z.string().nullable(),
+    disconnectReason: z.enum(['network', 'cert', 'server']).nullable(),
+  }).nullable(),
+  /** Set when this host reaches the same engine as another host, which is the one scanned (SPEC S8). */
+  duplicateOf: z.string().nullable(),
 });
 export type HostView = z.infer<typeof hostViewSchema>;
 
@@ -29,5 +37,10 @@ export function toHostView(h: HostRow): HostView {
     },
     containers: { total: h.containers_total, running: h.containers_running },
     createdAt: h.created_at,
+    agent: h.kind !== 'agent' ? null : {
+      state: h.agent_state, version: h.agent_version, features: h.agent_features ? (JSON.parse(h.agent_features) as string[]) : [],
+      certSerial: h.cert_serial, certNotAfter: h.cert_not_after, connectedAt: h.connected_at, disconnectReason: h.disconnect_reason,
+    },
+    duplicateOf: h.duplicate_of,
   };
 }

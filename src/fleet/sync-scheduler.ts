@@ -16,6 +16,8 @@ export class SyncScheduler {
   private readonly running = new Map<string, Promise<SyncResult>>();
   private timer: NodeJS.Timeout | undefined;
   private afterSync: (host: HostRow, result: SyncResult) => void = () => undefined;
+  /** Hosts the timer may sync (not duplicates, agents only while connected); manual syncs ignore it. */
+  canSync: (host: HostRow) => boolean = () => true;
 
   constructor(store: Store, syncer: HostSyncer, concurrency: number) {
     this.store = store;
@@ -73,7 +75,7 @@ export class SyncScheduler {
       return; // store closing; the next tick retries
     }
     for (const host of hosts) {
-      if (host.status === 'maintenance' || host.status === 'error' || this.running.has(host.id)) continue;
+      if (host.status === 'maintenance' || host.status === 'error' || this.running.has(host.id) || !this.canSync(host)) continue;
       if ((this.nextDue.get(host.id) ?? 0) <= now) void this.syncNow(host);
     }
   }

@@ -33,6 +33,11 @@ export class HostsRepo {
       .where((eb) => eb.or([eb('id', '=', idOrName), eb('name', '=', idOrName)])).executeTakeFirst();
   }
 
+  /** Other hosts that reported the same engine (SPEC S8). */
+  async withEngineId(engineId: string, exceptId: string): Promise<HostRow[]> {
+    return this.db.selectFrom('hosts').selectAll().where('engine_id', '=', engineId).where('id', '!=', exceptId).execute();
+  }
+
   async update(id: string, patch: Updateable<HostsTable>): Promise<void> {
     await this.db.updateTable('hosts').set(patch).where('id', '=', id).execute();
   }

@@ -7,6 +7,7 @@ import { InventoryRepo } from './inventory-repo.ts';
 import { AuditRepo } from './audit-repo.ts';
 import { EventsRepo } from './events-repo.ts';
 import { SecretBox } from './secret-box.ts';
+import { EnrollTokensRepo, RevocationsRepo } from './enroll-tokens-repo.ts';
 
 export interface Store {
   db: Db;
@@ -15,6 +16,8 @@ export interface Store {
   inventory: InventoryRepo;
   audit: AuditRepo;
   events: EventsRepo;
+  enrollTokens: EnrollTokensRepo;
+  revocations: RevocationsRepo;
   secrets: SecretBox;
   close(): Promise<void>;
 }
@@ -28,6 +31,8 @@ export async function openStore(dataDir: string): Promise<Store> {
     inventory: new InventoryRepo(db),
     audit: new AuditRepo(db),
     events: new EventsRepo(db),
+    enrollTokens: new EnrollTokensRepo(db),
+    revocations: new RevocationsRepo(db),
     secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
     close: () => db.destroy(),
   };

@@ -113,10 +113,42 @@ const initial = (dialect: DialectName): Migration => ({
   },
 });
 
+// Agents (SPEC S2–S4, S8): enrollment tokens, revoked certificates, agent fields on hosts.
+const agents = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('enroll_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('digest', 'text', (c) => c.notNull().unique())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('label', 'text')
+      .addColumn('uses_total', 'integer', (c) => c.notNull())
+      .addColumn('uses_left', 'integer', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .execute();
+    await db.schema.createTable('revoked_certs')
+      .addColumn('serial', 'text', (c) => c.primaryKey())
+      .addColumn('host_id', 'text')
+      .addColumn('host_name', 'text')
+      .addColumn('revoked_at', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .execute();
+    for (const [name, type] of [
+      ['agent_state', 'text'], ['agent_version', 'text'], ['agent_features', 'text'], ['cert_serial', 'text'],
+      ['cert_not_after', 'text'], ['disconnect_reason', 'text'], ['connected_at', 'text'], ['duplicate_of', 'text'],
+    ] as const) {
+      await db.schema.alterTable('hosts').addColumn(name, type).execute();
+    }
+    await db.schema.createIndex('hosts_cert_serial').on('hosts').column('cert_serial').execute();
+    await db.schema.createIndex('hosts_engine_id').on('hosts').column('engine_id').execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect) };
+      return { '0001_initial': initial(dialect), '0002_agents': agents() };
     },
   };
 }

@@ -7,6 +7,29 @@ export type HostStatus = 'pending' | 'connected' | 'disconnected' | 'error' | 'm
 export type HostKind = 'direct' | 'agent';
 export type Environment = 'staging' | 'production' | 'development' | 'custom';
 export type InventoryKind = 'container' | 'image' | 'network' | 'volume';
+export type AgentState = 'active' | 'paused' | 'decommissioned';
+export type DisconnectReason = 'network' | 'cert' | 'server';
+
+export interface EnrollTokensTable {
+  id: string;
+  /** HMAC-SHA256 of the secret under the dedicated token key; the secret itself is never stored. */
+  digest: string;
+  kind: 'single' | 'fleet';
+  label: string | null;
+  uses_total: number;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  created_by: string | null;
+}
+
+export interface RevokedCertsTable {
+  serial: string;
+  host_id: string | null;
+  host_name: string | null;
+  revoked_at: string;
+  reason: string | null;
+}
 
 export interface UsersTable {
   id: string;
@@ -63,6 +86,18 @@ export interface HostsTable {
   containers_total: number;
   containers_running: number;
   created_at: string;
+  /** Agent hosts only: active | paused | decommissioned. */
+  agent_state: AgentState | null;
+  agent_version: string | null;
+  /** JSON array of feature names the agent advertised. */
+  agent_features: string | null;
+  cert_serial: string | null;
+  cert_not_after: string | null;
+  /** Why the agent's stream ended: network | cert | server. */
+  disconnect_reason: DisconnectReason | null;
+  connected_at: string | null;
+  /** S8: set when another host reaches the same engine; this one is then not scanned. */
+  duplicate_of: string | null;
 }
 
 export interface HostStatusHistoryTable {
@@ -121,4 +156,6 @@ export interface Database {
   audit_log: AuditLogTable;
   events: EventsTable;
   settings: SettingsTable;
+  enroll_tokens: EnrollTokensTable;
+  revoked_certs: RevokedCertsTable;
 }

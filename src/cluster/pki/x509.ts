@@ -1,6 +1,6 @@
-// @peculiar/x509 made ready for Node: the Reflect metadata API it needs is installed
+// @peculiar/x509 made ready for Node: reflect-metadata (which its tsyringe needs) is loaded
 // first (import order matters), and it signs with Node's WebCrypto.
-import './reflect-metadata.ts';
+import 'reflect-metadata';
 import crypto from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';

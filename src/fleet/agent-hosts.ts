@@ -1,0 +1,98 @@
+// Agent hosts as the fleet sees them: the cluster reports connects, heartbeats,
+// state, events, journals and disconnects; this turns them into host status,
+// inventory and events, the same way direct hosts get them from syncing.
+import type { AgentHooks } from '../cluster/agent-hooks.ts';
+import type { Heartbeat, Hello, JournalEntry, StateReport } from '../proto/generated/flotilla.ts';
+import type { DockerEvent } from '../docker/events.ts';
+import type { ContainerSummary } from '../docker/containers.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/index.ts';
+import type { HostRow } from '../store/hosts-repo.ts';
+import type { DisconnectReason } from '../store/schema.ts';
+import { nowIso } from '../store/db.ts';
+import type { StatusTracker } from './status-tracker.ts';
+import type { EventWatcher } from './event-watcher.ts';
+import type { SyncScheduler } from './sync-scheduler.ts';
+import { containerItems, countContainers } from './engine-snapshot.ts';
+import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
+
+export interface AgentHostsDeps {
+  store: Store;
+  tracker: StatusTracker;
+  watcher: EventWatcher;
+  scheduler: SyncScheduler;
+  log: Logger;
+  onOverlap(notice: OverlapNotice): void;
+}
+
+export class AgentHosts implements AgentHooks {
+  private readonly d: AgentHostsDeps;
+  constructor(deps: AgentHostsDeps) {
+    this.d = deps;
+  }
+
+  async connected(host: HostRow, hello: Hello): Promise<void> {
+    const at = nowIso();
+    await this.d.tracker.move(host, 'connected', 'agent connected', {
+      agent_version: hello.agentVersion, agent_features: JSON.stringify(hello.features), engine_id: hello.engineId || null,
+      connected_at: at, last_seen_at: at, disconnect_reason: null, consecutive_failures: 0,
+    });
+    await this.checkEngine(host, hello.engineId);
+    // A full inventory through the tunnel, now that it works.
+    this.d.scheduler.dueNow(host.id);
+  }
+
+  async heartbeat(host: HostRow, hb: Heartbeat): Promise<void> {
+    const current = await this.d.store.hosts.find(host.id);
+    if (!current) return;
+    await this.d.store.hosts.update(host.id, { last_seen_at: nowIso(), agent_version: hb.agentVersion, agent_features: JSON.stringify(hb.features) });
+    if (hb.engineId && hb.engineId !== current.engine_id) {
+      await this.d.store.hosts.update(host.id, { engine_id: hb.engineId });
+      await this.checkEngine(current, hb.engineId);
+    }
+  }
+
+  async state(host: HostRow, report: StateReport): Promise<void> {
+    const containers = JSON.parse(report.containersJson || '[]') as ContainerSummary[];
+    await this.d.store.inventory.replace(host.id, 'container', containerItems(containers));
+    const c = countContainers(containers);
+    await this.d.store.hosts.update(host.id, {
+      containers_total: c.total, containers_running: c.running, last_seen_at: nowIso(),
+      engine_version: report.engineVersion || null, api_version: report.apiVersion || null,
+    });
+  }
+
+  async event(host: HostRow, eventJson: string): Promise<void> {
+    await this.d.watcher.ingest(host, JSON.parse(eventJson) as DockerEvent);
+  }
+
+  async journal(host: HostRow, entries: JournalEntry[]): Promise<void> {
+    for (const e of entries) {
+      await this.d.store.events.add({
+        at: new Date(e.atMs).toISOString(), host_id: host.id, type: 'journal', action: e.kind, actor_id: null,
+        data: JSON.stringify({ seq: e.seq, data: safeJson(e.dataJson) }),
+      });
+    }
+    this.d.log.info({ host: host.name, entries: entries.length }, 'offline journal replayed');
+  }
+
+  async disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void> {
+    const current = await this.d.store.hosts.find(host.id);
+    if (!current) return;
+    await this.d.tracker.move(current, 'disconnected', detail, { disconnect_reason: reason });
+  }
+
+  private async checkEngine(host: HostRow, engineId: string): Promise<void> {
+    if (!engineId) return;
+    const notice = await detectOverlap(this.d.store, host, engineId);
+    if (notice) this.d.onOverlap(notice);
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
