@@ -1,0 +1,85 @@
+// Revocation and certificate checks at the handshake and on every call,
+// including resumed TLS sessions, and garbage on the wire.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { agentLab, type AgentLab } from '../helpers/agents.ts';
+import { grpcFrame, rawGrpcCall } from '../helpers/raw-grpc.ts';
+import { enroll } from '../../src/agent/enroll.ts';
+import { createLogger } from '../../src/log.ts';
+import { makePki } from '../transports/certs.ts';
+import { StateReport } from '../../src/proto/generated/flotilla.ts';
+import type { AgentIdentity } from '../../src/agent/identity.ts';
+
+let al: AgentLab;
+before(async () => {
+  al = await agentLab();
+});
+after(() => al?.srv.close());
+
+const REPORT_STATE = '/flotilla.agent.v1.Agent/ReportState';
+const emptyReport = () => grpcFrame(Buffer.from(StateReport.encode({ engineId: '', engineVersion: '', apiVersion: '', containersJson: '[]', infoJson: '{}', takenAtMs: 0 }).finish()));
+
+async function enrolled(name: string): Promise<AgentIdentity> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `id-${name}-`));
+  return enroll({ serverAddr: al.serverAddr, token: await al.token(), hostName: name, clusterDir: dir, log: createLogger('silent') });
+}
+
+test('a revoked agent is refused at the handshake, also when it resumes a TLS session', async () => {
+  const id = await enrolled('revokee');
+  const t = { ca: id.caPem, cert: id.certPem, key: id.keyPem };
+  const first = await rawGrpcCall(al.serverAddr, t, REPORT_STATE, emptyReport());
+  assert.equal(first.status, 0, first.message);
+  assert.ok(first.session, 'the server issued a session ticket');
+  const resumedOk = await rawGrpcCall(al.serverAddr, { ...t, session: first.session }, REPORT_STATE, emptyReport());
+  assert.equal(resumedOk.reused, true, 'the session was resumed');
+  assert.equal(resumedOk.status, 0);
+
+  const row = await al.srv.handle.fleet.getHostRow('revokee');
+  await al.srv.handle.cluster!.revoke(row);
+  await al.srv.handle.fleet.removeHost(row.id);
+
+  const fresh = await rawGrpcCall(al.serverAddr, t, REPORT_STATE, emptyReport());
+  assert.equal(fresh.dropped, true, `a new handshake with the revoked certificate is dropped (${fresh.message})`);
+  const resumed = await rawGrpcCall(al.serverAddr, { ...t, session: resumedOk.session ?? first.session }, REPORT_STATE, emptyReport());
+  assert.equal(resumed.reused, true, 'the client did resume its session');
+  assert.equal(resumed.dropped, true, 'resuming a session does not get past the revocation list');
+  const crl = await al.srv.handle.store.revocations.all();
+  assert.ok(crl.some((r) => r.host_name === 'revokee'));
+});
+
+test('a removed host\'s certificate is refused on every call', async () => {
+  const id = await enrolled('removed');
+  const t = { ca: id.caPem, cert: id.certPem, key: id.keyPem };
+  assert.equal((await rawGrpcCall(al.serverAddr, t, REPORT_STATE, emptyReport())).status, 0);
+  await al.srv.handle.fleet.removeHost('removed');
+  const res = await rawGrpcCall(al.serverAddr, t, REPORT_STATE, emptyReport());
+  assert.equal(res.status, 7, 'PERMISSION_DENIED');
+  assert.match(res.message, /not registered/);
+});
+
+test('a client certificate from another CA is dropped at the handshake; none at all cannot call Agent', async () => {
+  const foreign = makePki('intruder');
+  const res = await rawGrpcCall(al.serverAddr, { ca: al.srv.handle.cluster!.ca.certPem, cert: foreign.clientCert, key: foreign.clientKey }, REPORT_STATE, emptyReport());
+  assert.equal(res.dropped, true);
+  const anonymous = await rawGrpcCall(al.serverAddr, { ca: al.srv.handle.cluster!.ca.certPem }, REPORT_STATE, emptyReport());
+  assert.equal(anonymous.status, 16, 'UNAUTHENTICATED');
+  assert.match(anonymous.message, /client certificate/);
+});
+
+test('malformed and oversized frames get errors and the server keeps serving', async () => {
+  const id = await enrolled('wire');
+  const t = { ca: id.caPem, cert: id.certPem, key: id.keyPem };
+  const garbage = await rawGrpcCall(al.serverAddr, t, REPORT_STATE, grpcFrame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])));
+  assert.notEqual(garbage.status, 0, 'garbage protobuf is not accepted');
+  assert.ok(garbage.status !== undefined, garbage.message);
+  const huge = await rawGrpcCall(al.serverAddr, t, REPORT_STATE, grpcFrame(Buffer.alloc(16), 64 * 1024 * 1024));
+  assert.ok(huge.status === 8 || huge.dropped, `oversized: ${huge.status} ${huge.message}`);
+  const unknown = await rawGrpcCall(al.serverAddr, t, '/flotilla.agent.v1.Agent/Nope', emptyReport());
+  assert.equal(unknown.status, 12, 'UNIMPLEMENTED');
+  assert.equal((await rawGrpcCall(al.serverAddr, t, REPORT_STATE, emptyReport())).status, 0, 'still serving');
+  assert.equal((await al.srv.admin.get('/readyz')).status, 200);
+  await al.srv.handle.fleet.removeHost('wire');
+});
