@@ -12,7 +12,7 @@ export interface FrameCall {
   pause(): unknown;
   resume(): unknown;
   on(event: 'data', fn: (frame: TunnelFrame) => void): unknown;
-  on(event: 'end' | 'drain' | 'close', fn: () => void): unknown;
+  on(event: 'end' | 'drain' | 'close' | 'cancelled', fn: () => void): unknown;
   on(event: 'error', fn: (err: Error) => void): unknown;
   once(event: 'drain', fn: () => void): unknown;
 }
@@ -88,6 +88,11 @@ export function tunnelDuplex(call: FrameCall, abort: (why: Error | null) => void
   call.on('error', (err) => {
     finished = true;
     duplex.destroy(err);
+  });
+  // Server side: the agent went away (cancelled, connection lost). Nothing more will come or go.
+  call.on('cancelled', () => {
+    finished = true;
+    duplex.destroy(new Error('tunnel cancelled by the agent'));
   });
   return duplex;
 }
