@@ -20,6 +20,7 @@ import { containerRoutes } from './routes/containers.ts';
 import { imageRoutes } from './routes/images.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { volumeRoutes } from './routes/volumes.ts';
+import { agentRoutes } from './routes/agents.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -83,6 +84,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(imageRoutes, { ctx });
     await api.register(networkRoutes, { ctx });
     await api.register(volumeRoutes, { ctx });
+    await api.register(agentRoutes, { ctx });
   }, { prefix: API_PREFIX });
   return app;
 }

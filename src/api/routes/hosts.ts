@@ -42,7 +42,10 @@ export const hostRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app
     config: { permission: 'hosts.manage', audit: 'host.remove' },
     schema: { tags: ['hosts'], summary: 'Forget a host (its engine is not touched)', params: hostParam, response: { 204: z.null() } },
   }, async (req, reply) => {
-    await fleet.removeHost(req.params.host);
+    const row = await fleet.getHostRow(req.params.host);
+    // An agent's live channel ends with its host; its reconnects then find no host and are refused.
+    if (row.kind === 'agent') ctx.cluster?.disconnect(row.id, 'removed');
+    await fleet.removeHost(row.id);
     return reply.status(204).send(null);
   });
 
