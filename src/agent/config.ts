@@ -10,7 +10,8 @@ const schema = z.object({
   FLOTILLA_HOST_NAME: z.string().min(1).max(63).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, 'letters, digits and . _ -').default(os.hostname()),
   FLOTILLA_CLUSTER_DIR: z.string().min(1).default('/data/cluster'),
   FLOTILLA_DOCKER_HOST: z.string().regex(/^unix:\/\/\//, 'unix:///path/to/docker.sock').default('unix:///var/run/docker.sock'),
-  FLOTILLA_GRACE_PERIOD_OFFLINE: duration.default(30 * 60_000),
+  /** Unset: the server's setting (SettingsSync) applies, else 30 minutes. */
+  FLOTILLA_GRACE_PERIOD_OFFLINE: duration.optional(),
   FLOTILLA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Renew the certificate when this share of its lifetime has passed. */
   FLOTILLA_RENEW_AT: z.coerce.number().gt(0).lt(1).default(2 / 3),
@@ -22,7 +23,8 @@ export interface AgentConfig {
   hostName: string;
   clusterDir: string;
   dockerSocket: string;
-  gracePeriodOfflineMs: number;
+  /** Set only when FLOTILLA_GRACE_PERIOD_OFFLINE is: a local choice beats the server's. */
+  gracePeriodOfflineMs: number | undefined;
   logLevel: string;
   renewAt: number;
 }

@@ -49,11 +49,15 @@ export class OfflineJournal {
     return done.then(() => entry);
   }
 
-  /** Drops everything up to `seq` (the server has stored it). */
+  /**
+   * Drops everything up to `seq` (the server has stored it). The file keeps the
+   * highest sequence number, so numbering never restarts: the server ignores
+   * numbers it has seen, which makes a replay that is sent twice harmless.
+   */
   async clearThrough(seq: number): Promise<void> {
     await this.writing;
     const keep = this.entries.filter((e) => e.seq > seq);
-    const body = keep.map((e) => JSON.stringify(e) + '\n').join('');
+    const body = JSON.stringify({ lastSeq: this.lastSeq }) + '\n' + keep.map((e) => JSON.stringify(e) + '\n').join('');
     this.writing = writeFileAtomic(this.file, body, 0o600);
     await this.writing;
     this.entries = keep;
@@ -66,15 +70,17 @@ export class OfflineJournal {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
+    let mark = 0;
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       try {
-        const e = JSON.parse(line) as JournalEntry;
+        const e = JSON.parse(line) as JournalEntry & { lastSeq?: number };
         if (typeof e.seq === 'number') this.entries.push(e);
+        else if (typeof e.lastSeq === 'number') mark = Math.max(mark, e.lastSeq);
       } catch {
         // A torn final line from a crash mid-append: that entry was never durable.
       }
     }
-    this.lastSeq = this.entries.reduce((m, e) => Math.max(m, e.seq), 0);
+    this.lastSeq = this.entries.reduce((m, e) => Math.max(m, e.seq), mark);
   }
 }

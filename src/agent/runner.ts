@@ -19,6 +19,7 @@ import { handleServerMessage } from './server-messages.ts';
 import { Renewal } from './renewal.ts';
 import { CaMismatchCheck } from './ca-mismatch.ts';
 
+const DEFAULT_GRACE_MS = 30 * 60_000;
 export const FEATURES = ['list', 'logs', 'update', 'hooks', 'pull', 'stats', 'docker-proxy'];
 export type Channel = ClientDuplexStream<AgentMessage, ServerMessage>;
 
@@ -199,7 +200,7 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
 
   private armAutonomy(): void {
     clearTimeout(this.autonomyTimer);
-    const grace = this.cache?.get().settings.gracePeriodOfflineMs || this.config.gracePeriodOfflineMs;
+    const grace = this.config.gracePeriodOfflineMs ?? (this.cache?.get().settings.gracePeriodOfflineMs || DEFAULT_GRACE_MS);
     this.autonomyTimer = setTimeout(() => {
       if (this.offlineSince !== undefined) void this.enterAutonomy();
     }, Math.max(0, (this.offlineSince ?? Date.now()) + grace - Date.now()));

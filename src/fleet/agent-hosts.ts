@@ -66,14 +66,21 @@ export class AgentHosts implements AgentHooks {
     await this.d.watcher.ingest(host, JSON.parse(eventJson) as DockerEvent);
   }
 
+  /** Stores entries newer than the last one stored, so a batch that arrives twice is stored once. */
   async journal(host: HostRow, entries: JournalEntry[]): Promise<void> {
-    for (const e of entries) {
+    const current = await this.d.store.hosts.find(host.id);
+    if (!current) return;
+    let seen = Number(current.journal_seq);
+    const fresh = entries.filter((e) => e.seq > seen).sort((a, b) => a.seq - b.seq);
+    for (const e of fresh) {
       await this.d.store.events.add({
         at: new Date(e.atMs).toISOString(), host_id: host.id, type: 'journal', action: e.kind, actor_id: null,
         data: JSON.stringify({ seq: e.seq, data: safeJson(e.dataJson) }),
       });
+      seen = e.seq;
+      await this.d.store.hosts.update(host.id, { journal_seq: seen });
     }
-    this.d.log.info({ host: host.name, entries: entries.length }, 'offline journal replayed');
+    this.d.log.info({ host: host.name, entries: fresh.length, duplicates: entries.length - fresh.length }, 'offline journal replayed');
   }
 
   async disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void> {

@@ -25,7 +25,7 @@ import { toHostView, type HostView } from './host-view.ts';
 
 export const NO_AGENT_FIELDS = {
   agent_state: null, agent_version: null, agent_features: null, cert_serial: null, cert_not_after: null,
-  disconnect_reason: null, connected_at: null, duplicate_of: null,
+  disconnect_reason: null, connected_at: null, duplicate_of: null, journal_seq: 0,
 } as const;
 
 export interface FleetEvents {

@@ -145,10 +145,17 @@ const agents = (): Migration => ({
   },
 });
 
+// The highest offline-journal entry stored per agent host: replays are idempotent.
+const journalSeq = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('hosts').addColumn('journal_seq', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq() };
     },
   };
 }

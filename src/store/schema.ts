@@ -98,6 +98,8 @@ export interface HostsTable {
   connected_at: string | null;
   /** S8: set when another host reaches the same engine; this one is then not scanned. */
   duplicate_of: string | null;
+  /** Highest offline-journal sequence number stored for this agent. */
+  journal_seq: number;
 }
 
 export interface HostStatusHistoryTable {
