@@ -62,7 +62,11 @@ export class HostsRepo {
     return this.db.selectFrom('host_status_history').selectAll().where('host_id', '=', id).orderBy('id', 'desc').limit(limit).execute();
   }
 
+  /** Removes a host; hosts flagged as its duplicates become sources of their own again. */
   async remove(id: string): Promise<void> {
-    await this.db.deleteFrom('hosts').where('id', '=', id).execute();
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('hosts').set({ duplicate_of: null }).where('duplicate_of', '=', id).execute();
+      await tx.deleteFrom('hosts').where('id', '=', id).execute();
+    });
   }
 }
