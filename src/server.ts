@@ -11,6 +11,7 @@ import { SetupCode } from './auth/setup-code.ts';
 import { Fleet } from './fleet/fleet.ts';
 import { buildApp } from './api/app.ts';
 import { Cluster } from './cluster/cluster.ts';
+import { startLocalAgent } from './local-agent.ts';
 
 export interface ServerHandle {
   url: string;
@@ -39,10 +40,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
   if (cluster) fleet.attachAgents(cluster);
-  if (config.localEngine) await registerLocalEngine(fleet, config.localEngine, log);
   const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
+  // The local engine: an agent host when the agent endpoint runs, else a direct host.
+  const localAgent = config.localEngine && cluster
+    ? await startLocalAgent({ endpoint: config.localEngine, dataDir: config.dataDir, cluster, fleet, log })
+    : undefined;
+  if (config.localEngine && !cluster) await registerLocalEngine(fleet, config.localEngine, log);
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const needsSetup = (await store.users.count()) === 0;
@@ -53,6 +58,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     async close() {
       if (closed) return;
       closed = true;
+      await localAgent?.stop();
       await app.close();
       await cluster?.close();
       await fleet.stop();
