@@ -41,7 +41,7 @@ test('host ls prints a table with the documented columns', async (t) => {
   const name = await addHost(t);
   const out = ok(await ts.cli(['host', 'ls'])).stdout;
   const [header, ...rows] = out.trimEnd().split('\n');
-  assert.match(header!, /^NAME\s+STATUS\s+ENDPOINT\s+ENGINE\s+VERSION\s+CONTAINERS\s+LAST SYNC$/);
+  assert.match(header!, /^NAME\s+KIND\s+STATUS\s+ENDPOINT\s+ENGINE\s+VERSION\s+CONTAINERS\s+LAST SYNC$/);
   assert.ok(rows.some((r) => r.startsWith(name) && r.includes('tcp://127.0.0.1:1') && r.includes('0/0')), out);
 });
 

@@ -26,7 +26,7 @@ test('setup creates the admin, signs in and saves url + token in a 0600 file in 
   assert.equal(saved.url, fresh.url);
   assert.match(saved.token, /^flt_/);
   // The saved token works, and it is named after this machine.
-  const tokens = parseJson<Array<{ name: string; prefix: string }>>(ok(await fresh.cli(['token', 'ls', '--json'])));
+  const tokens = parseJson<Array<{ name: string; prefix: string }>>(ok(await fresh.cli(['api-token', 'ls', '--json'])));
   assert.ok(tokens.some((tok) => tok.name.startsWith('cli@') && saved.token.startsWith(tok.prefix)));
 });
 

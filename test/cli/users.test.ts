@@ -1,4 +1,4 @@
-// `flotilla user …`, `token …`, `audit` and `events` against a real server.
+// `flotilla user …`, `api-token …`, `audit` and `events` against a real server.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -24,36 +24,36 @@ async function addUser(t: { after: (fn: () => Promise<void>) => void }, role: st
   return { name, password };
 }
 
-test('user add, then token create prints the token once and token ls never shows it again', async (t) => {
+test('user add, then api-token create prints the token once and api-token ls never shows it again', async (t) => {
   const user = await addUser(t, 'operator');
   const config = path.join(ts.dir, `${user.name}.json`);
   const env = { FLOTILLA_CLI_CONFIG: config };
   ok(await runCli(['login', '--url', ts.url, '--username', user.name, '--password-stdin'], { input: user.password, env }));
 
-  const created = ok(await runCli(['token', 'create', 'ci-deploy', '--ttl-days', '7'], { env }));
+  const created = ok(await runCli(['api-token', 'create', 'ci-deploy', '--ttl-days', '7'], { env }));
   const token = created.stdout.trim();
   assert.match(token, /^flt_[0-9a-f]{64}$/);
   assert.match(created.stderr, /will not be shown again/);
 
-  const table = ok(await runCli(['token', 'ls'], { env }));
-  const json = ok(await runCli(['token', 'ls', '--json'], { env }));
-  assert.ok(!table.stdout.includes(token) && !json.stdout.includes(token), 'token ls shows the secret');
+  const table = ok(await runCli(['api-token', 'ls'], { env }));
+  const json = ok(await runCli(['api-token', 'ls', '--json'], { env }));
+  assert.ok(!table.stdout.includes(token) && !json.stdout.includes(token), 'api-token ls shows the secret');
   const listed = parseJson<Array<{ id: string; name: string; expires_at: string | null }>>(json);
   const mine = listed.find((x) => x.name === 'ci-deploy');
   assert.ok(mine?.expires_at, 'the token has an expiry');
 
-  // The new token works on its own, and token rm revokes it.
+  // The new token works on its own, and api-token rm revokes it.
   ok(await runCli(['host', 'ls'], { env: { FLOTILLA_URL: ts.url, FLOTILLA_TOKEN: token, FLOTILLA_CLI_CONFIG: path.join(ts.dir, 'none.json') } }));
-  ok(await runCli(['token', 'rm', mine.id], { env }));
+  ok(await runCli(['api-token', 'rm', mine.id], { env }));
   const revoked = await runCli(['host', 'ls'], { env: { FLOTILLA_URL: ts.url, FLOTILLA_TOKEN: token, FLOTILLA_CLI_CONFIG: path.join(ts.dir, 'none.json') } });
   assert.equal(revoked.code, 1);
 });
 
-test('token create --json includes the token; a bad --ttl-days is a usage error', async () => {
-  const t = parseJson<{ id: string; token: string }>(ok(await ts.cli(['token', 'create', uniqueName('tok'), '--json'])));
+test('api-token create --json includes the token; a bad --ttl-days is a usage error', async () => {
+  const t = parseJson<{ id: string; token: string }>(ok(await ts.cli(['api-token', 'create', uniqueName('tok'), '--json'])));
   assert.match(t.token, /^flt_/);
-  ok(await ts.cli(['token', 'rm', t.id]));
-  const bad = await ts.cli(['token', 'create', 'x', '--ttl-days', '0']);
+  ok(await ts.cli(['api-token', 'rm', t.id]));
+  const bad = await ts.cli(['api-token', 'create', 'x', '--ttl-days', '0']);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--ttl-days/);
 });

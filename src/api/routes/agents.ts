@@ -45,6 +45,7 @@ export const createdEnrollTokenSchema = z.object({
   token: z.string(), info: enrollTokenInfoSchema, serverAddr: z.string(),
   commands: z.object({ docker: z.string(), agent: z.string() }),
 });
+export type CreatedEnrollToken = z.infer<typeof createdEnrollTokenSchema>;
 
 export const clusterInfoSchema = z.object({
   enabled: z.boolean(), port: z.number().nullable(), caFingerprint: z.string().nullable(), connectedAgents: z.number(),

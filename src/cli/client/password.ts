@@ -1,5 +1,6 @@
-// Where the CLI gets a password from: stdin (--password-stdin), an environment
-// variable, or a prompt on the terminal that does not echo what is typed.
+// Where the CLI gets a password (or another secret, such as an enrollment token)
+// from: stdin (--password-stdin), an environment variable, or a prompt on the
+// terminal that does not echo what is typed.
 
 export interface PasswordSource {
   /** Read the whole of stdin (one password, trailing newline dropped). */
@@ -9,18 +10,24 @@ export interface PasswordSource {
   prompt: string;
   /** Ask twice on a terminal (for new passwords). */
   confirm?: boolean;
+  /** What is asked for, in messages; default "password". */
+  what?: string;
+  /** The flag that reads it from stdin, in messages; default "--password-stdin". */
+  stdinFlag?: string;
 }
 
 export async function readPassword(source: PasswordSource, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const what = source.what ?? 'password';
+  const stdinFlag = source.stdinFlag ?? '--password-stdin';
   if (source.fromStdin) {
     const value = (await readAllStdin()).replace(/\r?\n$/, '');
-    if (!value) throw new Error('--password-stdin: stdin was empty');
+    if (!value) throw new Error(`${stdinFlag}: stdin was empty`);
     return value;
   }
   if (source.envVar && env[source.envVar]) return env[source.envVar]!;
   if (!process.stdin.isTTY) {
     const envHint = source.envVar ? `, set ${source.envVar},` : '';
-    throw new Error(`no password: pass --password-stdin${envHint} or run in a terminal to be prompted`);
+    throw new Error(`no ${what}: pass ${stdinFlag}${envHint} or run in a terminal to be prompted`);
   }
   const first = await promptHidden(source.prompt);
   if (!source.confirm) return first;
@@ -63,3 +70,6 @@ function promptHidden(question: string): Promise<string> {
     stdin.on('data', onData);
   });
 }
+
+/** Any secret that must not echo or land in shell history (enrollment tokens): the same sources as a password. */
+export const readSecret = readPassword;

@@ -1,4 +1,5 @@
-// `flotilla host …`: register, list, inspect, remove, sync, maintenance, recovery, history.
+// `flotilla host …`: register, list, inspect, remove, sync, maintenance, recovery, history;
+// for agent hosts also pause, resume, revoke and ping.
 import fsp from 'node:fs/promises';
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import { z } from 'zod';
@@ -7,6 +8,7 @@ import { ago, emit, formatBytes, renderFields, renderTable } from '../client/out
 import { withSpinner } from '../client/progress.ts';
 import { environmentSchema, hostNameSchema, syncIntervalSchema } from '../../fleet/host-input.ts';
 import { hostViewSchema, type HostView } from '../../fleet/host-view.ts';
+import { pingResultSchema } from '../../api/routes/agents.ts';
 import { clientCommand, commandGroup, connect, intInRange, type ClientFlags } from './common.ts';
 
 const syncResultSchema = z.object({
@@ -55,6 +57,28 @@ export function registerHostCommands(program: Command): void {
   });
 
   registerHostStateCommands(host);
+  registerAgentHostCommands(host);
+}
+
+/** Actions on agent hosts; the server refuses them for direct hosts. */
+function registerAgentHostCommands(host: Command): void {
+  for (const [action, description] of [['pause', 'pause an agent host'], ['resume', 'resume a paused agent host']] as const) {
+    clientCommand(host, action, description).argument('<name>').action(async (name: string, flags: ClientFlags) => {
+      const h = await (await connect(flags)).request('POST', apiPath`/hosts/${name}/${action}`, { schema: hostViewSchema });
+      emit(flags.json, h, () => `${h.name}: agent ${h.agent?.state ?? '-'} (status ${h.status})`);
+    });
+  }
+
+  clientCommand(host, 'revoke', 'revoke an agent: its certificate is refused from now on and the host is deleted')
+    .argument('<name>').action(async (name: string, flags: ClientFlags) => {
+      await (await connect(flags)).request('POST', apiPath`/hosts/${name}/revoke`);
+      emit(flags.json, { revoked: name }, () => `revoked agent host ${name}: its certificate is refused and the host is removed; enroll again with a new token`);
+    });
+
+  clientCommand(host, 'ping', 'round trip to an agent over its channel').argument('<name>').action(async (name: string, flags: ClientFlags) => {
+    const r = await (await connect(flags)).request('POST', apiPath`/hosts/${name}/ping`, { schema: pingResultSchema });
+    emit(flags.json, r, () => `${name}: pong in ${r.rttMs} ms (agent clock ${new Date(r.agentTimeMs).toISOString()})`);
+  });
 }
 
 /** Commands that change or report a host's status: sync, maintenance, recover, history. */
@@ -126,9 +150,9 @@ async function addHost(name: string, endpoint: string, flags: AddFlags): Promise
 
 function renderHosts(hosts: HostView[]): string {
   return renderTable(
-    ['NAME', 'STATUS', 'ENDPOINT', 'ENGINE', 'VERSION', 'CONTAINERS', 'LAST SYNC'],
+    ['NAME', 'KIND', 'STATUS', 'ENDPOINT', 'ENGINE', 'VERSION', 'CONTAINERS', 'LAST SYNC'],
     hosts.map((h) => [
-      h.name, h.status, h.endpoint, h.engine.name, h.engine.version,
+      h.name, h.kind, h.agent?.state === 'paused' ? `${h.status} (paused)` : h.status, h.endpoint, h.engine.name, h.engine.version,
       `${h.containers.running}/${h.containers.total}`, ago(h.lastSyncAt),
     ]),
   );
@@ -145,7 +169,16 @@ function renderHost(h: HostView): string {
     ['Engine', h.engine.name], ['Engine ID', h.engine.id], ['Version', h.engine.version], ['API', h.engine.apiVersion],
     ['OS/arch', h.engine.os ? `${h.engine.os}/${h.engine.arch ?? '?'}` : null], ['CPUs', h.engine.cpus], ['Memory', h.engine.memoryBytes === null ? null : formatBytes(h.engine.memoryBytes)],
     ['Containers', `${h.containers.running} running / ${h.containers.total}`], ['Added', h.createdAt],
+    ...(h.agent ? agentFields(h.agent) : []),
   ]);
+}
+
+function agentFields(a: NonNullable<HostView['agent']>): Array<[string, string | null]> {
+  return [
+    ['Agent state', a.state], ['Agent version', a.version], ['Features', a.features.join(', ') || null],
+    ['Connected at', a.connectedAt], ['Disconnect', a.disconnectReason],
+    ['Certificate', a.certSerial], ['Cert expires', a.certNotAfter],
+  ];
 }
 
 /** A failed sync is a result, not a transport error: it is printed, and the exit code is 1. */

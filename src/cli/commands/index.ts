@@ -1,4 +1,5 @@
-// Commands that talk to a running server over the REST API, one file per group.
+// Commands that talk to a running server over the REST API, one file per group,
+// and the agent-side commands (`agent`, `enroll`), which talk to the agent endpoint.
 import type { Command } from 'commander';
 import { registerSessionCommands } from './session.ts';
 import { registerHostCommands } from './hosts.ts';
@@ -8,6 +9,8 @@ import { registerNetworkCommands } from './networks.ts';
 import { registerVolumeCommands } from './volumes.ts';
 import { registerUserCommands } from './users.ts';
 import { registerAuditCommands } from './audit.ts';
+import { registerEnrollTokenCommands } from './enroll-tokens.ts';
+import { registerAgentCommands } from './agent.ts';
 
 export function registerClientCommands(program: Command): void {
   registerSessionCommands(program);
@@ -18,4 +21,6 @@ export function registerClientCommands(program: Command): void {
   registerVolumeCommands(program);
   registerUserCommands(program);
   registerAuditCommands(program);
+  registerEnrollTokenCommands(program);
+  registerAgentCommands(program);
 }

@@ -1,4 +1,5 @@
-// `flotilla user …` (admins manage accounts) and `flotilla token …` (anyone's own API tokens).
+// `flotilla user …` (admins manage accounts) and `flotilla api-token …` (anyone's own
+// API tokens; `flotilla token …` is for agent enrollment tokens, see enroll-tokens.ts).
 import { Argument, Option, type Command } from 'commander';
 import { z } from 'zod';
 import { apiPath } from '../client/api-client.ts';
@@ -48,11 +49,11 @@ export function registerUserCommands(program: Command): void {
     emit(flags.json, { removed: name }, () => `deleted user ${name}`);
   });
 
-  registerTokenCommands(program);
+  registerApiTokenCommands(program);
 }
 
-function registerTokenCommands(program: Command): void {
-  const token = commandGroup(program, 'token', 'your API tokens');
+function registerApiTokenCommands(program: Command): void {
+  const token = commandGroup(program, 'api-token', 'your API tokens (for the CLI, scripts and REST clients)');
 
   clientCommand(token, 'create', 'create an API token; it is printed once').argument('<name>')
     .option('--ttl-days <days>', 'expire after this many days (1–3650)', intInRange(1, 3650))
@@ -62,7 +63,7 @@ function registerTokenCommands(program: Command): void {
       if (flags.json) {
         printJson(t);
       } else {
-        // The token alone on stdout, so TOKEN=$(flotilla token create x) works; the note on stderr.
+        // The token alone on stdout, so TOKEN=$(flotilla api-token create x) works; the note on stderr.
         process.stdout.write(`${t.token}\n`);
         process.stderr.write(`token "${t.name}" created (id ${t.id}${t.expires_at ? `, expires ${t.expires_at}` : ''}).\n`
           + 'Copy it now: it will not be shown again.\n');
