@@ -12,8 +12,11 @@ const program = new Command('flotilla')
 registerServerCommand(program);
 registerClientCommands(program);
 
+// SPEC A2: a container started with FLOTILLA_MODE=agent and no command runs the agent.
+const argv = process.argv.length <= 2 && process.env.FLOTILLA_MODE === 'agent' ? [...process.argv, 'agent'] : process.argv;
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   process.stderr.write(`flotilla: ${(err as Error).message}\n`);

@@ -26,12 +26,15 @@ export class StatusTracker {
 
   async succeeded(host: HostRow, facts: EngineFacts, durationMs: number): Promise<void> {
     const at = nowIso();
-    await this.move(host, 'connected', 'sync succeeded', {
+    const extra = {
       consecutive_failures: 0, last_seen_at: at, last_sync_at: at, last_sync_ms: Math.round(durationMs),
       engine_id: facts.engineId, engine_name: facts.name, engine_version: facts.engineVersion, api_version: facts.apiVersion,
       os: facts.os, arch: facts.arch, cpus: facts.cpus, memory_bytes: facts.memoryBytes,
       containers_total: facts.containersTotal, containers_running: facts.containersRunning,
-    });
+    };
+    // An agent host's status follows its channel: a sync that finishes after the agent left must not revive it.
+    if (host.kind === 'agent' && host.status !== 'connected') await this.hosts.update(host.id, extra);
+    else await this.move(host, 'connected', 'sync succeeded', extra);
   }
 
   async failed(host: HostRow, reason: string): Promise<HostStatus> {

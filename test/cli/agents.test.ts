@@ -188,3 +188,9 @@ test('pause, resume, revoke and ping of a direct host fail with the server\'s me
     await ts.cli(['host', 'rm', name]);
   }
 });
+
+test('FLOTILLA_MODE=agent with no command runs the agent (headless start, SPEC A2)', async () => {
+  const res = await runCli([], { env: { FLOTILLA_MODE: 'agent', FLOTILLA_SERVER_ADDR: 'not an address' } });
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /invalid agent configuration[\s\S]*FLOTILLA_SERVER_ADDR/);
+});
