@@ -10,6 +10,7 @@ import { enroll } from '../../agent/enroll.ts';
 import { loadIdentity } from '../../agent/identity.ts';
 import { emit } from '../client/output.ts';
 import { readSecret } from '../client/password.ts';
+import { stopOnSignal } from '../stop-on-signal.ts';
 
 /** Where `flotilla enroll` and the printed `flotilla agent` lines keep the identity on a host. */
 export const HOST_AGENT_DIR = '/var/lib/flotilla-agent';
@@ -56,18 +57,7 @@ async function runAgent(): Promise<void> {
   const config = agentConfigOrExit(process.env);
   const log = createLogger(config.logLevel);
   const runner = await startAgent(config, log);
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'agent stopping');
-    const force = setTimeout(() => process.exit(1), 10_000);
-    force.unref();
-    await runner.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignal(log, 'agent', () => runner.stop());
 }
 
 async function enrollInteractively(flags: EnrollFlags): Promise<void> {

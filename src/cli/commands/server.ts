@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { loadConfig, ConfigError } from '../../config.ts';
 import { startServer } from '../../server.ts';
 import { createLogger } from '../../log.ts';
+import { stopOnSignal } from '../stop-on-signal.ts';
 
 export function registerServerCommand(program: Command): void {
   program.command('server')
@@ -36,17 +37,6 @@ export function registerServerCommand(program: Command): void {
         '',
       ];
       process.stderr.write(banner.join('\n') + '\n');
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info({ signal }, 'shutting down');
-        const force = setTimeout(() => process.exit(1), 10_000);
-        force.unref();
-        await server.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop('SIGINT'));
-      process.on('SIGTERM', () => void stop('SIGTERM'));
+      stopOnSignal(log, 'server', () => server.close());
     });
 }
