@@ -4,6 +4,7 @@
 // any RPC), while Enroll still works without a certificate. Connections are
 // handed to grpc-js through its connection injector; every RPC checks the
 // certificate again (agent-auth.ts), which also covers resumed TLS sessions.
+import crypto from 'node:crypto';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Server, ServerCredentials, type ConnectionInjector, type UntypedServiceImplementation } from '@grpc/grpc-js';
@@ -28,10 +29,18 @@ export class AgentEndpoint {
   private readonly sockets = new Set<tls.TLSSocket>();
   private readonly log: Logger;
   private readonly auth: AgentAuth;
+  private readonly caPublicKey: crypto.KeyObject;
+  private readonly onCertRefused: (hostId: string, why: string) => void;
 
-  constructor(opts: { tls: EndpointTls; auth: AgentAuth; log: Logger; services: [definition: any, impl: UntypedServiceImplementation][] }) {
+  constructor(opts: {
+    tls: EndpointTls; auth: AgentAuth; log: Logger; services: [definition: any, impl: UntypedServiceImplementation][];
+    /** An agent of ours was refused for its certificate (expired): its host shows why. */
+    onCertRefused?: (hostId: string, why: string) => void;
+  }) {
     this.log = opts.log;
     this.auth = opts.auth;
+    this.caPublicKey = new crypto.X509Certificate(opts.tls.caPem).publicKey;
+    this.onCertRefused = opts.onCertRefused ?? (() => undefined);
     this.grpc = new Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
@@ -88,6 +97,10 @@ export class AgentEndpoint {
       const serial = normalizeSerial(cert.serialNumber);
       if (!socket.authorized) {
         this.log.warn({ peer: socket.remoteAddress, serial, why: socket.authorizationError }, 'refused a client certificate at the handshake');
+        // Only a certificate we signed can name one of our hosts; a stranger's CN means nothing.
+        if (String(socket.authorizationError) === 'CERT_HAS_EXPIRED' && new crypto.X509Certificate(cert.raw).verify(this.caPublicKey)) {
+          this.onCertRefused(String(cert.subject?.CN ?? ''), `certificate ${serial} expired at ${cert.valid_to}: re-enroll the agent`);
+        }
         socket.destroy();
         return;
       }

@@ -12,4 +12,6 @@ export interface AgentHooks {
   event(host: HostRow, eventJson: string): Promise<void>;
   journal(host: HostRow, entries: JournalEntry[]): Promise<void>;
   disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void>;
+  /** The host's agent was refused for its certificate before any stream opened. */
+  certRefused(hostId: string, detail: string): Promise<void>;
 }

@@ -69,6 +69,7 @@ export class Cluster {
     const renewer = new CertRenewer(store, ca, log);
     const endpoint = new AgentEndpoint({
       tls: { certChainPem: serverTls.certPem, keyPem: serverTls.keyPem, caPem: ca.certPem }, auth, log,
+      onCertRefused: (hostId, why) => sessions.track(hooks.certRefused(hostId, why)),
       services: [
         [EnrollmentService, { enroll: enrollHandler({ store, ca, hasher, log, onEnrolled: deps.onEnrolled }) }],
         [AgentService, {

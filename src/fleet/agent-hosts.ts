@@ -89,6 +89,12 @@ export class AgentHosts implements AgentHooks {
     await this.d.tracker.move(current, 'disconnected', detail, { disconnect_reason: reason });
   }
 
+  async certRefused(hostId: string, detail: string): Promise<void> {
+    const current = await this.d.store.hosts.find(hostId);
+    if (!current || current.kind !== 'agent') return;
+    await this.d.tracker.move(current, 'disconnected', detail, { disconnect_reason: 'cert' });
+  }
+
   private async checkEngine(host: HostRow, engineId: string): Promise<void> {
     if (!engineId) return;
     const notice = await detectOverlap(this.d.store, host, engineId);

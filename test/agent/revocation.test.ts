@@ -83,3 +83,29 @@ test('malformed and oversized frames get errors and the server keeps serving', a
   assert.equal((await al.srv.admin.get('/readyz')).status, 200);
   await al.srv.handle.fleet.removeHost('wire');
 });
+
+test('an agent refused for an expired certificate shows "cert" as its disconnect reason', async () => {
+  const { x509, ECDSA_SHA256, P256_ECDSA, generateP256KeyPair, privateKeyToPem } = await import('../../src/cluster/pki/x509.ts');
+  const crypto = await import('node:crypto');
+  const id = await enrolled('expired');
+  const caDir = path.join(al.srv.dataDir, 'cluster');
+  const caKeyDer = crypto.createPrivateKey(fs.readFileSync(path.join(caDir, 'ca-key.pem'))).export({ type: 'pkcs8', format: 'der' });
+  const caKey = await globalThis.crypto.subtle.importKey('pkcs8', caKeyDer, P256_ECDSA, false, ['sign']);
+  const caCert = new x509.X509Certificate(al.srv.handle.cluster!.ca.certPem);
+  const keys = await generateP256KeyPair();
+  const expired = await x509.X509CertificateGenerator.create({
+    serialNumber: '0badcafe', subject: `CN=${id.hostId}`, issuer: caCert.subject,
+    notBefore: new Date(Date.now() - 2 * 86400_000), notAfter: new Date(Date.now() - 86400_000),
+    signingAlgorithm: ECDSA_SHA256, publicKey: keys.publicKey, signingKey: caKey,
+    extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+  });
+  const res = await rawGrpcCall(al.serverAddr, { ca: id.caPem, cert: expired.toString('pem'), key: privateKeyToPem(keys.privateKey) }, REPORT_STATE, emptyReport());
+  assert.equal(res.dropped, true);
+  const { waitFor } = await import('../helpers/server.ts');
+  const host = await waitFor('cert reason recorded', async () => {
+    const h = (await al.srv.admin.get('/api/v1/hosts/expired')).body;
+    return h.agent?.disconnectReason === 'cert' && h;
+  });
+  assert.match(host.statusReason, /expired/);
+  await al.srv.handle.fleet.removeHost('expired');
+});
