@@ -137,10 +137,11 @@ for (const N of SIZES) {
     ]);
     steadyRows.push([
       String(live), idle.rssMb.toFixed(0), after.rssMb.toFixed(0), progress.heapMb.toFixed(0), perAgent((after.rssMb - idle.rssMb) * 1024).toFixed(0),
-      afterSync.peakRssMb.toFixed(0), `${cpuPercent(before.server, after).toFixed(1)}%`, heartbeatsPerS.toFixed(0), syncsPerS.toFixed(1), tunnelsPerS.toFixed(1),
+      after.peakRssMb.toFixed(0), `${cpuPercent(before.server, after).toFixed(1)}%`, heartbeatsPerS.toFixed(0), syncsPerS.toFixed(1), tunnelsPerS.toFixed(1),
       `${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / windowS).toFixed(1)}%`, (process.memoryUsage().rss / 2 ** 20).toFixed(0),
       `${progress.sessions}`, String(counters.channelsLost),
     ]);
+    if (counters.tunnelErrors) notes.push(`N=${N}: ${counters.tunnelErrors} tunnel calls ended with an error on the agents' side before shutdown`);
     const logs = server.logSummary();
     if (logs.length) notes.push(`N=${N}: server log (warn+): ${logs.slice(0, 5).map(([m, c]) => `${c}x ${m}`).join('; ')}`);
   } finally {
@@ -148,6 +149,7 @@ for (const N of SIZES) {
     await server.stop();
   }
   counters.channelsLost = 0;
+  counters.tunnelErrors = 0; // stopping the agents cancels their open tunnels
 }
 
 console.log(`agents-per-server: simulated agents from one process (own key+cert and mTLS HTTP/2 connection each, heartbeat 10 s, `
@@ -168,5 +170,4 @@ for (const [n, p, store, beats] of profiles) {
   printTable(['area', 'ms'], p.areas.map(([a, ms]) => [a, ms.toFixed(0)]));
   printTable(['function', 'ms'], p.functions.map(([f, ms]) => [f, ms.toFixed(0)]));
 }
-if (counters.tunnelErrors) notes.push(`${counters.tunnelErrors} tunnel calls ended with an error on the agents' side`);
 for (const n of notes) console.log(`note: ${n}`);
