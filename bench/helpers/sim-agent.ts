@@ -8,6 +8,7 @@ import { credentials, Metadata, type ChannelOptions } from '@grpc/grpc-js';
 import { AgentClient, type AgentMessage, type EnrollmentClient, type EnrollResponse, type ServerMessage } from '../../src/proto/generated/flotilla.ts';
 import { generateAgentKeyAndCsr } from '../../src/cluster/csr.ts';
 import { tunnelDuplex } from '../../src/proto/tunnel-duplex.ts';
+import { AGENT_CHANNEL_OPTIONS } from '../../src/agent/grpc-client.ts';
 
 export interface SimIdentity {
   name: string;
@@ -27,16 +28,7 @@ const CONTAINERS = 5;
  * the new client's credentials with every existing one, which is quadratic with
  * thousands of clients in one process. A real agent has one client; so does this.
  */
-const OPTIONS: ChannelOptions = {
-  'grpc.max_receive_message_length': 16 * 1024 * 1024,
-  'grpc.max_send_message_length': 16 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 20_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.initial_reconnect_backoff_ms': 1000,
-  'grpc.max_reconnect_backoff_ms': 5000,
-  'grpc.use_local_subchannel_pool': 1,
-};
+const OPTIONS: ChannelOptions = { ...AGENT_CHANNEL_OPTIONS, 'grpc.use_local_subchannel_pool': 1 };
 const engineOf = new WeakMap<Duplex, SimIdentity>();
 
 function containers(id: SimIdentity) {

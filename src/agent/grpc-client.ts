@@ -5,7 +5,7 @@ import { credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { AgentClient, EnrollmentClient } from '../proto/generated/flotilla.ts';
 import type { AgentIdentity } from './identity.ts';
 
-const OPTIONS: ChannelOptions = {
+export const AGENT_CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 16 * 1024 * 1024,
   'grpc.max_send_message_length': 16 * 1024 * 1024,
   'grpc.keepalive_time_ms': 20_000,
@@ -17,10 +17,10 @@ const OPTIONS: ChannelOptions = {
 };
 
 export function enrollmentClient(serverAddr: string, caPem: string): EnrollmentClient {
-  return new EnrollmentClient(serverAddr, credentials.createSsl(Buffer.from(caPem)), OPTIONS);
+  return new EnrollmentClient(serverAddr, credentials.createSsl(Buffer.from(caPem)), AGENT_CHANNEL_OPTIONS);
 }
 
 export function agentClient(serverAddr: string, id: AgentIdentity): AgentClient {
   const creds = credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem));
-  return new AgentClient(serverAddr, creds, OPTIONS);
+  return new AgentClient(serverAddr, creds, AGENT_CHANNEL_OPTIONS);
 }
