@@ -31,12 +31,13 @@ export class EngineWatch {
   }
 
   /** Streams events to `onEvent` until stop(); reconnects to the engine after a pause when the stream breaks. */
-  async follow(onEvent: (e: DockerEvent) => void): Promise<void> {
-    let since = Math.floor(Date.now() / 1000);
+  async follow(onEvent: (e: DockerEvent) => void, resumeAfter?: DockerEvent): Promise<void> {
+    // Sub-second precision: whole seconds would replay this second's events after a restart or a reconnect.
+    let since = resumeAfter?.timeNano ? justAfter(resumeAfter.timeNano) : (Date.now() / 1000).toFixed(3);
     while (!this.stopCtl.signal.aborted) {
       try {
         for await (const event of streamEvents(this.docker, { signal: this.stopCtl.signal, since })) {
-          if (event.time) since = event.time;
+          if (event.timeNano) since = justAfter(event.timeNano);
           onEvent(event);
         }
       } catch (err) {
@@ -51,4 +52,9 @@ export class EngineWatch {
     this.stopCtl.abort();
     void this.docker.close();
   }
+}
+
+/** Docker's `since` one microsecond after an event, as "seconds.micros". */
+function justAfter(timeNano: number | string): string {
+  return ((Math.floor(Number(timeNano) / 1000) + 1) / 1e6).toFixed(6);
 }

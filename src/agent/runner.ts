@@ -62,7 +62,10 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
   async start(): Promise<void> {
     this.journal = await OfflineJournal.open(this.config.clusterDir);
     this.cache = await PolicyCache.open(this.config.clusterDir);
-    void this.engine.follow((e) => void this.onEngineEvent(e));
+    // Offline with a journal: pick up where it stops, so events while the agent itself was down are journaled too.
+    const lastJournaled = this.journal.pending().filter((e) => e.kind === 'event').at(-1);
+    const resumeAfter = lastJournaled ? (JSON.parse(lastJournaled.dataJson) as DockerEvent) : undefined;
+    void this.engine.follow((e) => void this.onEngineEvent(e), resumeAfter);
     this.armAutonomy();
     void this.loop();
   }

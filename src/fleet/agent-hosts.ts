@@ -66,21 +66,17 @@ export class AgentHosts implements AgentHooks {
     await this.d.watcher.ingest(host, JSON.parse(eventJson) as DockerEvent);
   }
 
-  /** Stores entries newer than the last one stored, so a batch that arrives twice is stored once. */
+  /** Stores each entry once, however often a batch arrives (see EventsRepo.addJournalEntry). */
   async journal(host: HostRow, entries: JournalEntry[]): Promise<void> {
-    const current = await this.d.store.hosts.find(host.id);
-    if (!current) return;
-    let seen = Number(current.journal_seq);
-    const fresh = entries.filter((e) => e.seq > seen).sort((a, b) => a.seq - b.seq);
-    for (const e of fresh) {
-      await this.d.store.events.add({
+    let stored = 0;
+    for (const e of [...entries].sort((a, b) => a.seq - b.seq)) {
+      const added = await this.d.store.events.addJournalEntry(host.id, e.seq, {
         at: new Date(e.atMs).toISOString(), host_id: host.id, type: 'journal', action: e.kind, actor_id: null,
         data: JSON.stringify({ seq: e.seq, data: safeJson(e.dataJson) }),
       });
-      seen = e.seq;
-      await this.d.store.hosts.update(host.id, { journal_seq: seen });
+      if (added) stored++;
     }
-    this.d.log.info({ host: host.name, entries: fresh.length, duplicates: entries.length - fresh.length }, 'offline journal replayed');
+    this.d.log.info({ host: host.name, entries: stored, duplicates: entries.length - stored }, 'offline journal replayed');
   }
 
   async disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void> {

@@ -52,7 +52,7 @@ export class EventWatcher {
     const docker = this.deps.connections.clientFor(host);
     let reason = 'event stream ended';
     try {
-      for await (const event of streamEvents(docker, { signal: ctl.signal, since: Math.floor(Date.now() / 1000) })) {
+      for await (const event of streamEvents(docker, { signal: ctl.signal, since: new Date() })) {
         await this.ingest(host, event);
       }
     } catch (err) {

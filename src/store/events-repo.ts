@@ -22,6 +22,22 @@ export class EventsRepo {
     }
   }
 
+  /**
+   * Stores an agent's journal entry unless an entry with this or a later
+   * sequence number was already stored for the host: the check and the insert
+   * are one transaction, so two deliveries of one batch (a replaced stream
+   * racing its successor) store it once.
+   */
+  async addJournalEntry(hostId: string, seq: number, e: Omit<StoredEvent, 'id'>): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const res = await tx.updateTable('hosts').set({ journal_seq: seq })
+        .where('id', '=', hostId).where('journal_seq', '<', seq).executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      await tx.insertInto('events').values(e).execute();
+      return true;
+    });
+  }
+
   async query(q: { hostId?: string; limit: number; afterId?: number; type?: string }): Promise<StoredEvent[]> {
     let query = this.db.selectFrom('events').selectAll().orderBy('id', 'desc').limit(q.limit);
     if (q.hostId) query = query.where('host_id', '=', q.hostId);
