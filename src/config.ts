@@ -35,6 +35,12 @@ const schema = z.object({
   FLOTILLA_AGENT_PORT: port.default(9443),
   FLOTILLA_AGENT_HEARTBEAT: duration.default(10_000),
   FLOTILLA_GRACE_PERIOD_OFFLINE: duration.default(30 * 60_000),
+  /** The Docker-API-compatible fleet endpoint (TLS; bearer token or client certificate). */
+  FLOTILLA_DOCKER_ENDPOINT: bool.default(true),
+  FLOTILLA_DOCKER_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+  FLOTILLA_DOCKER_PORT: port.default(2376),
+  /** Per-host deadline of a fleet-wide list, in milliseconds. */
+  FLOTILLA_DOCKER_FANOUT_TIMEOUT: duration.default(5000),
 });
 
 export type Config = {
@@ -55,6 +61,12 @@ export type Config = {
     port: number;
     heartbeatMs: number;
     gracePeriodOfflineMs: number;
+  };
+  dockerEndpoint: {
+    enabled: boolean;
+    listenHost: string;
+    port: number;
+    fanoutTimeoutMs: number;
   };
 };
 
@@ -86,6 +98,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: c.FLOTILLA_AGENT_PORT,
       heartbeatMs: c.FLOTILLA_AGENT_HEARTBEAT,
       gracePeriodOfflineMs: c.FLOTILLA_GRACE_PERIOD_OFFLINE,
+    },
+    dockerEndpoint: {
+      enabled: c.FLOTILLA_DOCKER_ENDPOINT,
+      listenHost: c.FLOTILLA_DOCKER_LISTEN_HOST,
+      port: c.FLOTILLA_DOCKER_PORT,
+      fanoutTimeoutMs: c.FLOTILLA_DOCKER_FANOUT_TIMEOUT,
     },
   };
 }

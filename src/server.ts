@@ -12,6 +12,8 @@ import { Fleet } from './fleet/fleet.ts';
 import { buildApp } from './api/app.ts';
 import { Cluster } from './cluster/cluster.ts';
 import { startLocalAgent } from './local-agent.ts';
+import { startDockerEndpoint } from './dockerapi/start.ts';
+import type { DockerEndpoint } from './dockerapi/endpoint.ts';
 
 export interface ServerHandle {
   url: string;
@@ -20,6 +22,8 @@ export interface ServerHandle {
   fleet: Fleet;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
   cluster: Cluster | undefined;
+  /** The Docker-API fleet endpoint; undefined when FLOTILLA_DOCKER_ENDPOINT=false. */
+  docker: { endpoint: DockerEndpoint; port: number } | undefined;
   log: Logger;
   /** Set until the first admin exists. */
   setupCode: string | undefined;
@@ -41,6 +45,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     : undefined;
   if (cluster) fleet.attachAgents(cluster);
   const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster });
+  const docker = config.dockerEndpoint.enabled ? await startDockerEndpoint({ config, store, fleet, log }) : undefined;
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
   // The local engine: an agent host when the agent endpoint runs, else a direct host.
@@ -53,12 +58,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, cluster, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
       closed = true;
       await localAgent?.stop();
+      await docker?.endpoint.close();
       await app.close();
       await cluster?.close();
       await fleet.stop();

@@ -13,7 +13,7 @@ if (!dataDir || !process.send) throw new Error('usage: started by agents-per-ser
 
 const config = loadConfig({
   FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_LISTEN_HOST: '127.0.0.1',
-  FLOTILLA_AGENT_PORT: '0', FLOTILLA_AGENT_LISTEN_HOST: '127.0.0.1', FLOTILLA_AGENT_HEARTBEAT: process.env.BENCH_HEARTBEAT ?? '10s',
+  FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_AGENT_LISTEN_HOST: '127.0.0.1', FLOTILLA_AGENT_HEARTBEAT: process.env.BENCH_HEARTBEAT ?? '10s',
 });
 const handle = await startServer(config, createLogger(process.env.BENCH_SERVER_LOG ?? 'warn', pino.destination(2)));
 const cluster = handle.cluster!;

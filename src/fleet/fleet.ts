@@ -203,6 +203,11 @@ export class Fleet {
     return this.store.inventory.list<T>((await this.getHostRow(idOrName)).id, kind);
   }
 
+  /** One kind of inventory across all hosts (object routing of the Docker endpoint). */
+  async inventoryAll<T>(kind: InventoryKind): Promise<{ hostId: string; data: T }[]> {
+    return this.store.inventory.listAll<T>(kind);
+  }
+
   /** The Docker client of a host, for operations. Tried whatever the status: the engine answers or the call fails fast. */
   async docker(idOrName: string): Promise<{ host: HostRow; docker: DockerClient }> {
     const host = await this.getHostRow(idOrName);

@@ -19,7 +19,7 @@ test('FLOTILLA_LOCAL_ENGINE with the agent endpoint on: the local engine is an a
   // Same data directory again: the saved identity is reused, no second host appears.
   const { startServer } = await import('../../src/server.ts');
   const { loadConfig } = await import('../../src/config.ts');
-  const again = await startServer(loadConfig({ FLOTILLA_DATA_DIR: srv.dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent', FLOTILLA_LOCAL_ENGINE: endpoint }));
+  const again = await startServer(loadConfig({ FLOTILLA_DATA_DIR: srv.dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent', FLOTILLA_LOCAL_ENGINE: endpoint }));
   try {
     await waitFor('reconnected', async () => (await again.store.hosts.find('local'))?.status === 'connected');
     assert.equal((await again.store.hosts.list()).length, 1);

@@ -32,7 +32,7 @@ test('offline journal: survives an agent restart, replayed once on reconnect, cl
   const node = lab.nodes[2]!;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'srv-journal-'));
   const agentPort = await freePort();
-  const serverEnv = { FLOTILLA_DATA_DIR: dataDir, FLOTILLA_AGENT_PORT: String(agentPort), FLOTILLA_AGENT_HEARTBEAT: '1s' };
+  const serverEnv = { FLOTILLA_DATA_DIR: dataDir, FLOTILLA_AGENT_PORT: String(agentPort), FLOTILLA_DOCKER_PORT: '0', FLOTILLA_AGENT_HEARTBEAT: '1s' };
   let server: ServerProcess = await startServerProcess({ ...serverEnv, FLOTILLA_TEST_ENROLL_TOKEN: '1' });
   cleanups.push(() => server.kill(), async () => fs.rmSync(dataDir, { recursive: true, force: true }));
   const anon = apiClient(server.url, undefined);

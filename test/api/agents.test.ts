@@ -163,7 +163,7 @@ test('with FLOTILLA_CLUSTER=false, token creation answers 503 naming the setting
 async function startLoggedServer(): Promise<{ handle: ServerHandle; admin: Api; logLines: string[]; close(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-agents-'));
   const logLines: string[] = [];
-  const config = loadConfig({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0' });
+  const config = loadConfig({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0' });
   const handle = await startServer(config, createLogger('info', { write: (line: string) => void logLines.push(line) }));
   const setup = await apiClient(handle.url, undefined).post('/api/v1/setup', { setupCode: handle.setupCode, username: 'admin', password: ADMIN_PASSWORD });
   assert.equal(setup.status, 201, JSON.stringify(setup.body));

@@ -15,7 +15,7 @@ after(() => srv.close());
 
 test('first-run setup needs the setup code, works once, then is closed', async () => {
   const dataDir = fs.mkdtempSync('/tmp/flotilla-setup-');
-  const handle = await startServer(loadConfig({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent' }));
+  const handle = await startServer(loadConfig({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent' }));
   try {
     const anon = apiClient(handle.url, undefined);
     assert.deepEqual((await anon.get('/api/v1/setup')).body, { needed: true });

@@ -41,7 +41,7 @@ export interface CliOptions {
 /** A fresh server; `admin: true` also runs `flotilla setup` so the CLI is signed in as admin. */
 export async function startTestServer(options: { admin?: boolean } = {}): Promise<TestServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-cli-test-'));
-  const server = await startServer(loadConfig({ FLOTILLA_DATA_DIR: path.join(dir, 'data'), FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent' }));
+  const server = await startServer(loadConfig({ FLOTILLA_DATA_DIR: path.join(dir, 'data'), FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_LOG_LEVEL: 'silent' }));
   const configFile = path.join(dir, 'cli', 'cli.json');
   const ts: TestServer = {
     server, url: server.url, dir, configFile,

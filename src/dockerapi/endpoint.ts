@@ -1,0 +1,252 @@
+// The Docker-API-compatible fleet endpoint (SPEC S13): one TLS port that the
+// docker CLI, Compose and SDKs talk to as if the fleet were one engine. Every
+// call is authenticated, permission-checked and audited, then answered here,
+// fanned out and merged, or forwarded to the one host it concerns.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/index.ts';
+import type { Fleet } from '../fleet/fleet.ts';
+import { FlotillaError } from '../errors.ts';
+import { roleAllows } from '../auth/permissions.ts';
+import type { User } from '../store/users-repo.ts';
+import { DockerEndpointError, rejectUpgrade, sendDockerError, sendJson } from './docker-reply.ts';
+import { parseRequestPath, type RequestPath } from './request-path.ts';
+import { classify, type RouteKind } from './route-kind.ts';
+import { HostResolver } from './host-resolver.ts';
+import { enginePath, forward } from './forward.ts';
+import { fleetApiVersion, infoAnswer, versionAnswer } from './system-answers.ts';
+import { adminOnlyReason } from './create-policy.ts';
+import { hijack } from './hijack.ts';
+import { Fanout } from './fanout.ts';
+
+export interface DockerEndpointDeps {
+  store: Store;
+  fleet: Fleet;
+  log: Logger;
+  tls: { certChainPem: string; keyPem: string; caPem: string };
+  fanoutTimeoutMs: number;
+}
+
+const MAX_CREATE_BODY = 1024 * 1024;
+
+export class DockerEndpoint {
+  private readonly server: https.Server;
+  private readonly d: DockerEndpointDeps;
+  readonly resolver: HostResolver;
+  private readonly fanout: Fanout;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(deps: DockerEndpointDeps) {
+    this.d = deps;
+    this.resolver = new HostResolver(deps.fleet);
+    this.fanout = new Fanout(this.resolver, deps.fanoutTimeoutMs, deps.log);
+    this.server = https.createServer({
+      cert: deps.tls.certChainPem, key: deps.tls.keyPem, ca: deps.tls.caPem, requestCert: true, rejectUnauthorized: false,
+      minVersion: 'TLSv1.2', maxHeaderSize: 64 * 1024,
+    });
+    // Long streams (logs -f, events, attach) must not be cut while idle.
+    this.server.requestTimeout = 0;
+    this.server.headersTimeout = 30_000;
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.once('close', () => this.sockets.delete(s));
+    });
+    this.server.on('request', (req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket: Socket, head: Buffer) => void this.handleUpgrade(req, socket, head));
+    this.server.on('clientError', (err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed request"}');
+      deps.log.debug({ err: err.message }, 'docker endpoint: bad request');
+    });
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  openConnections(): number {
+    return this.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    let user: User | undefined;
+    let target: string | undefined;
+    const rp = parseRequestPath(req.url ?? '/');
+    // Audited when the answer is over (a followed log ends when the client leaves), with what was learned by then.
+    res.once('close', () => void this.audit(req, rp, user, target, res.statusCode, Date.now() - started));
+    try {
+      user = await this.authenticate(req);
+      target = await this.hostPrefixed(rp);
+      const route = classify(req.method ?? 'GET', rp.path);
+      this.authorize(user, req.method ?? 'GET', route);
+      target = (await this.targetOf(req, rp)) ?? target;
+      await this.dispatch(req, res, rp, route, user, target);
+    } catch (err) {
+      this.fail(res, err);
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, rp: RequestPath, route: RouteKind, user: User, target: string | undefined): Promise<void> {
+    const hosts = await this.resolver.reachableHosts();
+    const pathAndQuery = rp.path + rp.query;
+    switch (route.kind) {
+      case 'ping':
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'api-version': fleetApiVersion(hosts), 'docker-experimental': 'false', 'ostype': 'linux', server: 'Flotilla' });
+        res.end(req.method === 'HEAD' ? undefined : 'OK');
+        return;
+      case 'version':
+        if (!target) return sendJson(res, 200, versionAnswer(hosts));
+        break;
+      case 'info':
+        if (!target) return sendJson(res, 200, infoAnswer(hosts));
+        break;
+      case 'list':
+        if (!target) return this.fanout.list(route.resource, rp, res);
+        break;
+      case 'events':
+        if (!target) return this.fanout.events(rp, req, res);
+        break;
+      case 'object':
+        target ??= await this.resolver.resolve(route.type, route.ref);
+        break;
+      case 'create':
+        target ??= await this.place(hosts);
+        if (route.type === 'container') return this.createContainer(req, res, rp, user, target);
+        break;
+      case 'swarm':
+        target ??= await this.fanout.manager();
+        break;
+      case 'other':
+        if (!target) throw new DockerEndpointError(400, `${req.method} ${rp.path} concerns one host: name it with the X-Flotilla-Target header or the /hosts/<name> base path`);
+    }
+    const docker = await this.resolver.docker(target!);
+    const inspect = route.kind === 'object' && route.type === 'container' && req.method === 'POST' && /\/exec$/.test(rp.path)
+      ? (status: number, body: Buffer) => { if (status === 201) this.resolver.rememberExec((JSON.parse(body.toString()) as { Id: string }).Id, target!); }
+      : undefined;
+    await forward(docker, req, res, await enginePath(docker, rp.version, pathAndQuery), { inspect });
+  }
+
+  /** Documented placement: the reachable host with the fewest running containers (ties: by name). */
+  private async place(hosts: Awaited<ReturnType<HostResolver['reachableHosts']>>): Promise<string> {
+    const best = [...hosts].sort((a, b) => a.containers.running - b.containers.running || a.name.localeCompare(b.name))[0];
+    if (!best) throw new DockerEndpointError(503, 'no reachable host to place this on');
+    return best.name;
+  }
+
+  private async createContainer(req: IncomingMessage, res: ServerResponse, rp: RequestPath, user: User, target: string): Promise<void> {
+    const body = await readBody(req, MAX_CREATE_BODY);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8') || '{}');
+    } catch (err) {
+      throw new DockerEndpointError(400, `malformed JSON body: ${(err as Error).message}`);
+    }
+    const why = adminOnlyReason(parsed);
+    if (why && user.role !== 'admin') throw new DockerEndpointError(403, `only an admin may create a container that ${why}`);
+    const docker = await this.resolver.docker(target);
+    await forward(docker, req, res, await enginePath(docker, rp.version, rp.path + rp.query), { body });
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const rp = parseRequestPath(req.url ?? '/');
+    let user: User | undefined;
+    let target: string | undefined;
+    let status = 101;
+    try {
+      user = await this.authenticate(req);
+      const prefixed = await this.hostPrefixed(rp);
+      const route = classify(req.method ?? 'POST', rp.path);
+      this.authorize(user, req.method ?? 'POST', route);
+      if (route.kind !== 'object' || (route.type !== 'container' && route.type !== 'exec')) throw new DockerEndpointError(400, 'only attach and exec start can be upgraded');
+      target = (await this.targetOf(req, rp)) ?? prefixed ?? (await this.resolver.resolve(route.type, route.ref));
+      await hijack(await this.resolver.docker(target), req, socket, head, rp.path + rp.query);
+    } catch (err) {
+      status = err instanceof DockerEndpointError ? err.status : err instanceof FlotillaError ? err.statusCode : 500;
+      rejectUpgrade(socket, status, (err as Error).message);
+    }
+    void this.audit(req, rp, user, target, status, 0);
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<User> {
+    const header = req.headers.authorization;
+    const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (m) {
+      const found = await this.d.store.users.userForToken(m[1]!);
+      if (found) return found.user;
+      throw new DockerEndpointError(401, 'the API token is invalid or expired');
+    }
+    throw new DockerEndpointError(401, 'authentication required: add {"HttpHeaders": {"Authorization": "Bearer <token>"}} to your docker config.json (flotilla api-token create)');
+  }
+
+  private authorize(user: User, method: string, route: RouteKind): void {
+    if (route.kind === 'ping') return;
+    const perm = method === 'GET' || method === 'HEAD' ? 'containers.read' : 'containers.operate';
+    if (!roleAllows(user.role, perm)) throw new DockerEndpointError(403, `role "${user.role}" lacks permission "${perm}"`);
+  }
+
+  /**
+   * `docker logs node1/web` puts the name unescaped into the path:
+   * /containers/node1/web/logs. A first segment naming a host is that host;
+   * the path is rewritten to the plain name.
+   */
+  private async hostPrefixed(rp: RequestPath): Promise<string | undefined> {
+    const m = /^\/containers\/([^/]+)\/([^/]+)(\/.*)?$/.exec(rp.path);
+    if (!m) return undefined;
+    const host = decodeURIComponent(m[1]!);
+    if (!(await this.resolver.reachableHosts()).some((h) => h.name === host)) return undefined;
+    rp.path = `/containers/${m[2]}${m[3] ?? ''}`;
+    return host;
+  }
+
+  private async targetOf(req: IncomingMessage, rp: RequestPath): Promise<string | undefined> {
+    const header = req.headers['x-flotilla-target'];
+    const name = (Array.isArray(header) ? header[0] : header) ?? rp.host;
+    if (!name) return undefined;
+    const host = (await this.d.fleet.listHosts()).find((h) => h.name === name || h.id === name);
+    if (!host) throw new DockerEndpointError(404, `no such host: ${name}`);
+    return host.name;
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof DockerEndpointError) return sendDockerError(res, err.status, err.message);
+    if (err instanceof FlotillaError) return sendDockerError(res, err.statusCode, err.message);
+    this.d.log.error({ err }, 'docker endpoint: unexpected error');
+    sendDockerError(res, 500, 'internal error in Flotilla');
+  }
+
+  private async audit(req: IncomingMessage, rp: RequestPath, user: User | undefined, target: string | undefined, status: number, ms: number): Promise<void> {
+    if (!user) return;
+    try {
+      await this.d.store.audit.record({
+        user_id: user.id, username: user.username, action: `docker ${req.method} ${rp.path}`.slice(0, 300), target: target ? `host=${target}` : null,
+        result: status < 400 ? 'ok' : status === 403 ? 'denied' : 'error', detail: `HTTP ${status}${ms ? ` in ${ms} ms` : ''}`, request_id: null, source_ip: req.socket?.remoteAddress ?? null,
+      });
+    } catch (err) {
+      this.d.log.error({ err }, 'docker endpoint: audit write failed');
+    }
+  }
+}
+
+export async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > max) throw new DockerEndpointError(413, `request body larger than ${max} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
