@@ -39,6 +39,8 @@ export async function hijack(docker: DockerClient, req: IncomingMessage, socket:
   // `docker exec` without -i closes its write side at once; the TLS socket must
   // not close ours in turn, or the output has nowhere to go.
   socket.allowHalfOpen = true;
+  // A client that vanished after half-closing is only noticed by keepalive probes (or our next write).
+  socket.setKeepAlive(true, 30_000);
   socket.pause();
   const { body, rest } = await readUpgradeBody(req, socket, head);
   let json: unknown;
