@@ -102,3 +102,25 @@ test('an abandoned exec and a client that hangs up leave no sockets behind', asy
   await waitFor(`connections closed (baseline ${baseline})`, async () => al.srv.handle.docker!.endpoint.openConnections() <= baseline, 10_000)
     .catch((err: Error) => assert.fail(`${err.message}; open: ${al.srv.handle.docker!.endpoint.openConnections()}`));
 });
+
+test('docker-compose 1.29 up -d / ps / down on a targeted host', async () => {
+  const fs = await import('node:fs');
+  const file = `${cli.dir}/compose-${sfx}.yml`;
+  fs.writeFileSync(file, `version: "3.8"\nservices:\n  web:\n    image: ${lab.images.busybox1}\n    command: ["sleep", "300"]\n  worker:\n    image: ${lab.images.busybox1}\n    command: ["sh", "-c", "echo ready; sleep 300"]\n`);
+  const base = ['-p', `proj${sfx}`, '-f', file];
+  const up = await cli.compose([...base, 'up', '-d'], { target: 'a2' });
+  assert.equal(up.code, 0, up.stderr);
+  try {
+    const ps = await cli.compose([...base, 'ps'], { target: 'a2' });
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.match(ps.stdout, new RegExp(`proj${sfx}_web_1 .* Up`));
+    assert.match(ps.stdout, new RegExp(`proj${sfx}_worker_1 .* Up`));
+    const onHost = await cli.run(['ps', '--format', '{{.Names}}', '--filter', `label=com.docker.compose.project=proj${sfx}`]);
+    assert.deepEqual(onHost.stdout.trim().split('\n').sort(), [`a2/proj${sfx}_web_1`, `a2/proj${sfx}_worker_1`]);
+  } finally {
+    const down = await cli.compose([...base, 'down', '-t', '1'], { target: 'a2' });
+    assert.equal(down.code, 0, down.stderr);
+  }
+  const gone = await cli.run(['ps', '-a', '--format', '{{.Names}}', '--filter', `label=com.docker.compose.project=proj${sfx}`]);
+  assert.equal(gone.stdout.trim(), '');
+});

@@ -7,6 +7,8 @@ import path from 'node:path';
 
 export interface DockerCli {
   dir: string;
+  /** Debian's docker-compose 1.29 (Python, docker-py) with the same CA and headers. */
+  compose(args: string[], opts?: { target?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
   run(args: string[], opts?: { target?: string; basePath?: string; input?: string; timeoutMs?: number }): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
@@ -21,16 +23,9 @@ export function dockerCli(opts: { port: number; caPem: string; token: string }):
     fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify({ HttpHeaders: headers }));
     return d;
   };
-  return {
-    dir,
-    run(args, o = {}) {
-      const env = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir,
-        DOCKER_HOST: `tcp://127.0.0.1:${opts.port}${o.basePath ?? ''}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir,
-        DOCKER_CONFIG: configFor(o.target),
-      };
-      return new Promise((resolve) => {
-        const child = spawn('/usr/local/bin/docker', args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const exec = (cmd: string, args: string[], env: Record<string, string>, o: { input?: string; timeoutMs?: number }) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
         let stdout = '';
         let stderr = '';
         child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -41,7 +36,22 @@ export function dockerCli(opts: { port: number; caPem: string; token: string }):
           resolve({ code, stdout, stderr });
         });
         child.stdin.end(o.input ?? '');
-      });
+    });
+  return {
+    dir,
+    run(args, o = {}) {
+      const env = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir,
+        DOCKER_HOST: `tcp://127.0.0.1:${opts.port}${o.basePath ?? ''}`, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir,
+        DOCKER_CONFIG: configFor(o.target),
+      };
+      return exec('/usr/local/bin/docker', args, env, o);
+    },
+    compose(args, o = {}) {
+      // A clean environment: requests (inside docker-py) prefers REQUESTS_CA_BUNDLE over the CA it is given.
+      const env = { PATH: '/usr/bin:/bin', HOME: dir, DOCKER_CONFIG: configFor(o.target) };
+      const tls = ['--tlsverify', '--tlscacert', path.join(dir, 'ca.pem'), '-H', `tcp://127.0.0.1:${opts.port}`];
+      return exec('docker-compose', [...tls, ...args], env, o);
     },
   };
 }
