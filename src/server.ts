@@ -44,8 +44,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
   if (cluster) fleet.attachAgents(cluster);
-  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster });
+  // The Docker endpoint first: the REST API tells users its port (client certificates, `flotilla context create`).
   const docker = config.dockerEndpoint.enabled ? await startDockerEndpoint({ config, store, fleet, log }) : undefined;
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster, dockerPort: docker?.port });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
   // The local engine: an agent host when the agent endpoint runs, else a direct host.

@@ -21,6 +21,7 @@ import { imageRoutes } from './routes/images.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { agentRoutes } from './routes/agents.ts';
+import { clientCertRoutes } from './routes/client-certs.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -85,6 +86,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(networkRoutes, { ctx });
     await api.register(volumeRoutes, { ctx });
     await api.register(agentRoutes, { ctx });
+    await api.register(clientCertRoutes, { ctx });
   }, { prefix: API_PREFIX });
   return app;
 }

@@ -15,4 +15,6 @@ export interface AppContext {
   setupCode: SetupCode;
   fleet: Fleet;
   cluster: Cluster | undefined;
+  /** The port the Docker-API fleet endpoint listens on; undefined when it is disabled (FLOTILLA_DOCKER_ENDPOINT=false). */
+  dockerPort?: number;
 }

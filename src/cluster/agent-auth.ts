@@ -5,6 +5,7 @@ import type { PeerCertificate } from 'node:tls';
 import type { Store } from '../store/index.ts';
 import type { HostRow } from '../store/hosts-repo.ts';
 import { normalizeSerial } from './pki/certs.ts';
+import { claimsUser } from './user-certs.ts';
 import { permissionDenied, unauthenticated } from './grpc-errors.ts';
 
 /** Any grpc-js server call: they all expose the TLS peer through getAuthContext(). */
@@ -39,6 +40,8 @@ export class AgentAuth {
     const cert = call.getAuthContext().sslPeerCertificate;
     if (!cert) throw unauthenticated('a client certificate issued by this server is required (enroll first)');
     const serial = normalizeSerial(cert.serialNumber);
+    // Same CA, so the TLS layer accepts it; it is a person's key for the Docker endpoint, never an agent's.
+    if (claimsUser(cert)) throw permissionDenied(`certificate ${serial}: a user certificate cannot act as an agent`);
     if (this.revoked.has(serial)) throw permissionDenied(`certificate ${serial} has been revoked: re-enroll with a new token`);
     if (Date.parse(cert.valid_to) < Date.now()) throw permissionDenied(`certificate ${serial} expired at ${cert.valid_to}`);
     // The CA puts the host id in the subject; after a renewal the previous certificate keeps working until it expires.

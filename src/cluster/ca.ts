@@ -1,6 +1,6 @@
 // The built-in certificate authority (SPEC S1): one ECDSA P-256 CA per server, kept as
 // ca.pem / ca-key.pem in the cluster directory. It issues the server's TLS certificate
-// and signs agents' CSRs. Pure: no database; the caller records serials and revocations.
+// and signs agents' and users' CSRs. Pure: no database; the caller records serials and revocations.
 import crypto from 'node:crypto';
 import type { webcrypto } from 'node:crypto';
 import net from 'node:net';
@@ -31,6 +31,8 @@ export interface ClusterCa {
   readonly fingerprint: string;
   issueServerCert(options: { sans: ServerSans }): Promise<IssuedServerCert>;
   signAgentCsr(csrPem: string, options: { hostId: string }): Promise<IssuedCert>;
+  /** A client certificate for a person (SPEC S13): CN `user:<id>`, O `flotilla-users`. */
+  signUserCsr(csrPem: string, options: { userId: string }): Promise<IssuedCert>;
   verifyIssued(certPem: string): boolean;
   serialOf(certPem: string): string;
   notAfterOf(certPem: string): Date;
@@ -44,6 +46,9 @@ const LEAF_YEARS = 1;
 // slightly behind does not reject a certificate made a moment ago.
 const BACKDATE_MS = 5 * 60_000;
 const HOST_ID_MAX = 64; // the X.520 upper bound of a common name
+/** User certificates say who they are twice, so none is ever read as an agent's (whose CN is a host id). */
+export const USER_CN_PREFIX = 'user:';
+export const USER_CERT_ORGANIZATION = 'flotilla-users';
 
 /** Certificate times have whole seconds; working in seconds keeps notAfter exact. */
 function validity(years: number, now = new Date()): { notBefore: Date; notAfter: Date } {
@@ -173,6 +178,17 @@ class BuiltInCa implements ClusterCa {
     }
     const csr = await checkedCsr(csrPem);
     return this.#issue({ subject: [{ CN: [hostId] }], publicKey: csr.publicKey, usages: [x509.ExtendedKeyUsage.clientAuth] });
+  }
+
+  /** Signs a user's CSR for the Docker endpoint; like agents, the CSR's subject is ignored. */
+  async signUserCsr(csrPem: string, { userId }: { userId: string }): Promise<IssuedCert> {
+    const max = HOST_ID_MAX - USER_CN_PREFIX.length;
+    if (userId.length === 0 || userId.length > max || /\p{Cc}/u.test(userId)) {
+      throw new BadRequest(`userId must be 1 to ${max} printable characters`, 'userId');
+    }
+    const csr = await checkedCsr(csrPem);
+    const subject: x509.JsonName = [{ CN: [`${USER_CN_PREFIX}${userId}`] }, { O: [USER_CERT_ORGANIZATION] }];
+    return this.#issue({ subject, publicKey: csr.publicKey, usages: [x509.ExtendedKeyUsage.clientAuth] });
   }
 
   verifyIssued(certPem: string, now = new Date()): boolean {

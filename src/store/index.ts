@@ -8,6 +8,7 @@ import { AuditRepo } from './audit-repo.ts';
 import { EventsRepo } from './events-repo.ts';
 import { SecretBox } from './secret-box.ts';
 import { EnrollTokensRepo, RevocationsRepo } from './enroll-tokens-repo.ts';
+import { UserCertsRepo } from './user-certs-repo.ts';
 
 export interface Store {
   db: Db;
@@ -18,6 +19,7 @@ export interface Store {
   events: EventsRepo;
   enrollTokens: EnrollTokensRepo;
   revocations: RevocationsRepo;
+  userCerts: UserCertsRepo;
   secrets: SecretBox;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export async function openStore(dataDir: string): Promise<Store> {
     events: new EventsRepo(db),
     enrollTokens: new EnrollTokensRepo(db),
     revocations: new RevocationsRepo(db),
+    userCerts: new UserCertsRepo(db),
     secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
     close: () => db.destroy(),
   };

@@ -152,10 +152,24 @@ const journalSeq = (): Migration => ({
   },
 });
 
+// Client certificates of users for the Docker endpoint (SPEC S13); they go with their user.
+const userCerts = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('user_certs')
+      .addColumn('serial', 'text', (c) => c.primaryKey())
+      .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('not_after', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('user_certs_user').on('user_certs').columns(['user_id', 'created_at']).execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts() };
     },
   };
 }

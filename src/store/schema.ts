@@ -31,6 +31,15 @@ export interface RevokedCertsTable {
   reason: string | null;
 }
 
+/** Client certificates issued to users for the Docker endpoint (SPEC S13); revocation is in revoked_certs. */
+export interface UserCertsTable {
+  serial: string;
+  user_id: string;
+  name: string;
+  not_after: string;
+  created_at: string;
+}
+
 export interface UsersTable {
   id: string;
   username: string;
@@ -160,4 +169,5 @@ export interface Database {
   settings: SettingsTable;
   enroll_tokens: EnrollTokensTable;
   revoked_certs: RevokedCertsTable;
+  user_certs: UserCertsTable;
 }

@@ -11,6 +11,7 @@ import { registerUserCommands } from './users.ts';
 import { registerAuditCommands } from './audit.ts';
 import { registerEnrollTokenCommands } from './enroll-tokens.ts';
 import { registerAgentCommands } from './agent.ts';
+import { registerContextCommands } from './context.ts';
 
 export function registerClientCommands(program: Command): void {
   registerSessionCommands(program);
@@ -23,4 +24,5 @@ export function registerClientCommands(program: Command): void {
   registerAuditCommands(program);
   registerEnrollTokenCommands(program);
   registerAgentCommands(program);
+  registerContextCommands(program);
 }
