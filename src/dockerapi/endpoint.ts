@@ -5,6 +5,8 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { userFromClientCert } from './client-cert-auth.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { Fleet } from '../fleet/fleet.ts';
@@ -180,7 +182,11 @@ export class DockerEndpoint {
     void this.audit(req, rp, user, target, status, 0);
   }
 
+  /** A client certificate from the built-in CA (a docker context) or a bearer token. */
   private async authenticate(req: IncomingMessage): Promise<User> {
+    const byCert = await userFromClientCert(req.socket as TLSSocket, this.d.store);
+    if (byCert instanceof Error) throw byCert;
+    if (byCert) return byCert;
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (m) {
@@ -188,7 +194,7 @@ export class DockerEndpoint {
       if (found) return found.user;
       throw new DockerEndpointError(401, 'the API token is invalid or expired');
     }
-    throw new DockerEndpointError(401, 'authentication required: add {"HttpHeaders": {"Authorization": "Bearer <token>"}} to your docker config.json (flotilla api-token create)');
+    throw new DockerEndpointError(401, 'authentication required: use a docker context from `flotilla context create`, or add {"HttpHeaders": {"Authorization": "Bearer <token>"}} to your docker config.json');
   }
 
   private authorize(user: User, method: string, route: RouteKind): void {
