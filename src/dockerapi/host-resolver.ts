@@ -67,7 +67,7 @@ export class HostResolver {
       if (data.Id === ref || (data.Names ?? []).some((n) => n.replace(/^\//, '') === name)) exact.add(host);
       else if (ref.length >= 3 && data.Id.startsWith(ref)) prefix.add(host);
     }
-    return [...(exact.size ? exact : prefix)];
+    return [...(exact.size ? exact : prefix)].sort();
   }
 
   private async findLive(type: Exclude<ObjectType, 'exec'>, ref: string, hosts: HostView[]): Promise<string[]> {
