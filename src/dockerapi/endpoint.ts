@@ -21,7 +21,7 @@ import { enginePath, forward } from './forward.ts';
 import { fleetApiVersion, infoAnswer, versionAnswer } from './system-answers.ts';
 import { adminOnlyReason } from './create-policy.ts';
 import { hijack } from './hijack.ts';
-import { Fanout } from './fanout.ts';
+import { Fanout, type Resource } from './fanout.ts';
 
 export interface DockerEndpointDeps {
   store: Store;
@@ -43,7 +43,14 @@ export class DockerEndpoint {
   constructor(deps: DockerEndpointDeps) {
     this.d = deps;
     this.resolver = new HostResolver(deps.fleet);
-    this.fanout = new Fanout(this.resolver, deps.fanoutTimeoutMs, deps.log);
+    this.fanout = new Fanout({
+      resolver: this.resolver, timeoutMs: deps.fanoutTimeoutMs, log: deps.log,
+      recordPartial: (resource, header) => void deps.store.events.add({
+        at: new Date().toISOString(), host_id: null, type: 'flotilla', action: 'partial_list', actor_id: null,
+        data: JSON.stringify({ resource, hosts: header }),
+      }).catch((err: unknown) => deps.log.error({ err }, 'could not record a partial list')),
+      inventory: (resource) => this.inventoryOf(resource),
+    });
     this.server = https.createServer({
       cert: deps.tls.certChainPem, key: deps.tls.keyPem, ca: deps.tls.caPem, requestCert: true, rejectUnauthorized: false,
       minVersion: 'TLSv1.2', maxHeaderSize: 64 * 1024,
@@ -116,7 +123,7 @@ export class DockerEndpoint {
         if (!target) return sendJson(res, 200, infoAnswer(hosts));
         break;
       case 'list':
-        if (!target) return this.fanout.list(route.resource, rp, res);
+        if (!target) return this.fanout.list(route.resource, rp, res, req.headers['x-flotilla-source'] === 'inventory');
         break;
       case 'events':
         if (!target) return this.fanout.events(rp, req, res);
@@ -139,6 +146,20 @@ export class DockerEndpoint {
       ? (status: number, body: Buffer) => { if (status === 201) this.resolver.rememberExec((JSON.parse(body.toString()) as { Id: string }).Id, target!); }
       : undefined;
     await forward(docker, req, res, await enginePath(docker, rp.version, pathAndQuery), { inspect });
+  }
+
+  private async inventoryOf(resource: Resource): Promise<{ host: string; items: unknown }[]> {
+    const kind = ({ containers: 'container', images: 'image', volumes: 'volume', networks: 'network' } as const)[resource];
+    const names = new Map((await this.resolver.reachableHosts()).map((h) => [h.id, h.name]));
+    const byHost = new Map<string, unknown[]>();
+    for (const { hostId, data } of await this.d.fleet.inventoryAll(kind)) {
+      const host = names.get(hostId);
+      if (!host) continue;
+      const list = byHost.get(host) ?? [];
+      list.push(data);
+      byHost.set(host, list);
+    }
+    return [...names.values()].map((host) => ({ host, items: byHost.get(host) ?? [] }));
   }
 
   /** Documented placement: the reachable host with the fewest running containers (ties: by name). */

@@ -14,7 +14,7 @@ import { encodeFilters, parseFilters, splitHostFilters } from './filters.ts';
 import { describePartial, mergeContainerLists, mergeImageLists, mergeNetworkLists, mergeVolumeLists, PARTIAL_HEADER, type HostFailure } from './merge.ts';
 import { HOST_LABEL } from './decorate.ts';
 
-type Resource = 'containers' | 'images' | 'volumes' | 'networks';
+export type Resource = 'containers' | 'images' | 'volumes' | 'networks';
 const PATHS: Record<Resource, string> = { containers: '/containers/json', images: '/images/json', volumes: '/volumes', networks: '/networks' };
 
 interface PerHost<T> {
@@ -27,14 +27,43 @@ export class Fanout {
   private readonly timeoutMs: number;
   private readonly log: Logger;
   private managerCache: { at: number; hosts: string[] } | undefined;
+  private readonly recordPartial: (resource: Resource, header: string) => void;
+  private readonly inventory: (resource: Resource) => Promise<{ host: string; items: unknown }[]>;
 
-  constructor(resolver: HostResolver, timeoutMs: number, log: Logger) {
-    this.resolver = resolver;
-    this.timeoutMs = timeoutMs;
-    this.log = log;
+  constructor(deps: {
+    resolver: HostResolver; timeoutMs: number; log: Logger;
+    /** A partial list is an event too, so it shows up in the activity history, not only in one response. */
+    recordPartial(resource: Resource, header: string): void;
+    /** The synced inventory per reachable host, for the fast path. */
+    inventory(resource: Resource): Promise<{ host: string; items: unknown }[]>;
+  }) {
+    this.resolver = deps.resolver;
+    this.timeoutMs = deps.timeoutMs;
+    this.log = deps.log;
+    this.recordPartial = deps.recordPartial;
+    this.inventory = deps.inventory;
   }
 
-  async list(resource: Resource, rp: RequestPath, res: ServerResponse): Promise<void> {
+  /**
+   * The fast path (request header `X-Flotilla-Source: inventory`): the last synced
+   * inventory instead of asking every host. Only `all`, `limit` and host filters
+   * apply there; any other filter takes the live path, which can apply it exactly.
+   */
+  private async fromInventory(resource: Resource, hosts: string[], params: URLSearchParams, filters: Record<string, string[]>, res: ServerResponse): Promise<boolean> {
+    if (Object.keys(filters).length > 0) return false;
+    const wanted = new Set(hosts);
+    let perHost = (await this.inventory(resource)).filter((p) => wanted.has(p.host));
+    const all = params.get('all') === '1' || params.get('all') === 'true';
+    if (resource === 'containers' && !all) {
+      perHost = perHost.map((p) => ({ host: p.host, items: (p.items as { State?: string }[]).filter((c) => c.State === 'running') }));
+    }
+    if (resource === 'volumes') perHost = perHost.map((p) => ({ host: p.host, items: { Volumes: p.items, Warnings: null } }));
+    const limit = params.get('limit') ? Number(params.get('limit')) : undefined;
+    sendJson(res, 200, merge(resource, perHost as PerHost<unknown>[], { limit, all }, []), { 'x-flotilla-source': 'inventory' });
+    return true;
+  }
+
+  async list(resource: Resource, rp: RequestPath, res: ServerResponse, fast = false): Promise<void> {
     const params = new URLSearchParams(rp.query.replace(/^\?/, ''));
     const hosts = await this.resolver.reachableHosts();
     let split;
@@ -43,6 +72,7 @@ export class Fanout {
     } catch (err) {
       throw new DockerEndpointError(400, (err as Error).message);
     }
+    if (fast && (await this.fromInventory(resource, split.hosts, params, split.forward, res))) return;
     // Each host gets limit too (its newest N, stopped included); the merge keeps the fleet's newest N.
     const limit = params.get('limit') ? Number(params.get('limit')) : undefined;
     const queryFor = (host: string) => {
@@ -55,7 +85,10 @@ export class Fanout {
     const { ok, failed, late } = await this.askAll(split.hosts, (docker, host) => docker.json<unknown>('GET', `${PATHS[resource]}${queryFor(host)}`, { timeoutMs: this.timeoutMs }));
     const partial = describePartial(failed, late);
     const body = merge(resource, ok, { limit, all: params.get('all') === '1' || params.get('all') === 'true' }, partial.warnings);
-    if (partial.header) this.log.warn({ resource, partial: partial.header }, 'fleet list is partial');
+    if (partial.header) {
+      this.log.warn({ resource, partial: partial.header }, 'fleet list is partial');
+      this.recordPartial(resource, partial.header);
+    }
     sendJson(res, 200, body, partial.header ? { [PARTIAL_HEADER]: partial.header } : {});
   }
 

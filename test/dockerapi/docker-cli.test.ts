@@ -131,7 +131,25 @@ test('a host that fails during a merged list is named in a header, not dropped s
     assert.match(r.headers.get('x-flotilla-partial') ?? '', /ghost=unreachable/);
     const list = (await r.json()) as any[];
     assert.ok(list.some((c) => c.Labels['flotilla.host'] === 'n1'), 'the other hosts are still listed');
+    const events = (await srv.admin.get('/api/v1/events?type=flotilla')).body as any[];
+    assert.ok(events.some((e) => e.action === 'partial_list' && /ghost=unreachable/.test(e.data.hosts)), 'and an event records it');
   } finally {
     await srv.admin.request('DELETE', '/api/v1/hosts/ghost');
   }
+});
+
+test('the inventory fast path answers from the synced inventory, and falls back to live for other filters', async () => {
+  const { fetch: undiciFetch, Agent } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca: srv.handle.cluster!.ca.certPem } });
+  const get = (path: string, headers: Record<string, string> = {}) => undiciFetch(`https://127.0.0.1:${srv.handle.docker!.port}${path}`, {
+    headers: { authorization: `Bearer ${srv.admin.token}`, ...headers }, dispatcher,
+  });
+  const fast = await get('/v1.41/containers/json?all=1', { 'x-flotilla-source': 'inventory' });
+  assert.equal(fast.status, 200);
+  assert.equal(fast.headers.get('x-flotilla-source'), 'inventory');
+  const names = ((await fast.json()) as any[]).flatMap((c) => c.Names);
+  for (const h of ['n1', 'n2', 'n3']) assert.ok(names.includes(`/${h}/ps-${sfx}`), `${h} in ${names.join(',')}`);
+  const filtered = await get(`/v1.41/containers/json?filters=${encodeURIComponent(JSON.stringify({ name: [`ps-${sfx}`] }))}`, { 'x-flotilla-source': 'inventory' });
+  assert.equal(filtered.headers.get('x-flotilla-source'), null, 'a name filter takes the live path');
+  assert.equal(((await filtered.json()) as any[]).length, 3);
 });
