@@ -10,7 +10,7 @@ import { userFromClientCert } from './client-cert-auth.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { Fleet } from '../fleet/fleet.ts';
-import { FlotillaError } from '../errors.ts';
+import { FlotillaError, HostTimeout, HostUnreachable } from '../errors.ts';
 import { roleAllows } from '../auth/permissions.ts';
 import type { User } from '../store/users-repo.ts';
 import { DockerEndpointError, rejectUpgrade, sendDockerError, sendJson } from './docker-reply.ts';
@@ -136,7 +136,7 @@ export class DockerEndpoint {
         if (route.type === 'container') return this.createContainer(req, res, rp, user, target);
         break;
       case 'swarm':
-        target ??= await this.fanout.manager();
+        if (!target) return this.toManager(req, res, rp);
         break;
       case 'other':
         if (!target) throw new DockerEndpointError(400, `${req.method} ${rp.path} concerns one host: name it with the X-Flotilla-Target header or the /hosts/<name> base path`);
@@ -146,6 +146,28 @@ export class DockerEndpoint {
       ? (status: number, body: Buffer) => { if (status === 201) this.resolver.rememberExec((JSON.parse(body.toString()) as { Id: string }).Id, target!); }
       : undefined;
     await forward(docker, req, res, await enginePath(docker, rp.version, pathAndQuery), { inspect });
+  }
+
+  /**
+   * Swarm-scoped calls go to a manager, the leader first; when a manager cannot be
+   * reached the next one is tried (the body is read first so it can be sent again).
+   */
+  private async toManager(req: IncomingMessage, res: ServerResponse, rp: RequestPath): Promise<void> {
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_CREATE_BODY);
+    let last: unknown;
+    for (const manager of await this.fanout.managers()) {
+      try {
+        const docker = await this.resolver.docker(manager);
+        await forward(docker, req, res, await enginePath(docker, rp.version, rp.path + rp.query), { body });
+        return;
+      } catch (err) {
+        if (!(err instanceof HostUnreachable || err instanceof HostTimeout) || res.headersSent) throw err;
+        this.d.log.warn({ host: manager, err: (err as Error).message }, 'swarm manager unreachable: trying the next');
+        this.fanout.managerFailed();
+        last = err;
+      }
+    }
+    throw last;
   }
 
   private async inventoryOf(resource: Resource): Promise<{ host: string; items: unknown }[]> {

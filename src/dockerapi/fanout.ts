@@ -140,17 +140,33 @@ export class Fanout {
     res.end();
   }
 
-  /** A reachable Swarm manager, the leader first; cached briefly. */
-  async manager(): Promise<string> {
+  /** Reachable Swarm managers, the leader first; cached briefly. The caller fails over down the list. */
+  async managers(): Promise<string[]> {
     if (!this.managerCache || Date.now() - this.managerCache.at > 10_000) {
-      const hosts = (await this.resolver.reachableHosts()).map((h) => h.name);
-      const { ok } = await this.askAll(hosts, (docker) => getInfo(docker, { timeoutMs: this.timeoutMs }));
-      const managers = ok.filter((r) => r.items.Swarm?.ControlAvailable).map((r) => r.host).sort();
-      this.managerCache = { at: Date.now(), hosts: managers };
+      const hosts = await this.resolver.reachableHosts();
+      const { ok } = await this.askAll(hosts.map((h) => h.name), (docker) => getInfo(docker, { timeoutMs: this.timeoutMs }));
+      const managers = ok.filter((r) => r.items.Swarm?.ControlAvailable).map((r) => ({ host: r.host, nodeId: r.items.Swarm!.NodeID }));
+      const leaderId = managers.length ? await this.leaderNodeId(managers[0]!.host) : undefined;
+      managers.sort((a, b) => Number(b.nodeId === leaderId) - Number(a.nodeId === leaderId) || a.host.localeCompare(b.host));
+      this.managerCache = { at: Date.now(), hosts: managers.map((m) => m.host) };
     }
-    const first = this.managerCache.hosts[0];
-    if (!first) throw new DockerEndpointError(503, 'no reachable Swarm manager in the fleet');
-    return first;
+    if (this.managerCache.hosts.length === 0) throw new DockerEndpointError(503, 'no reachable Swarm manager in the fleet');
+    return this.managerCache.hosts;
+  }
+
+  /** Forget the managers after one failed: the next call looks again. */
+  managerFailed(): void {
+    this.managerCache = undefined;
+  }
+
+  private async leaderNodeId(manager: string): Promise<string | undefined> {
+    try {
+      const docker = await this.resolver.docker(manager);
+      const nodes = await docker.json<{ ID: string; ManagerStatus?: { Leader?: boolean } }[]>('GET', '/nodes', { timeoutMs: this.timeoutMs });
+      return nodes.find((n) => n.ManagerStatus?.Leader)?.ID;
+    } catch {
+      return undefined;
+    }
   }
 }
 

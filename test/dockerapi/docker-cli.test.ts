@@ -153,3 +153,30 @@ test('the inventory fast path answers from the synced inventory, and falls back 
   assert.equal(filtered.headers.get('x-flotilla-source'), null, 'a name filter takes the live path');
   assert.equal(((await filtered.json()) as any[]).length, 3);
 });
+
+test('Swarm calls go to a manager; a cached manager that died is skipped for the next', async () => {
+  if (!lab.swarm) return;
+  const nodes = await cli.run(['node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}']);
+  assert.equal(nodes.code, 0, nodes.stderr);
+  assert.match(nodes.stdout, /Leader/);
+  const svc = `svc${sfx}`;
+  const created = await cli.run(['service', 'create', '--detach', '--name', svc, '--endpoint-mode', 'dnsrr', '--replicas', '1', lab.images.busybox1, 'sleep', '300']);
+  assert.equal(created.code, 0, created.stderr);
+  try {
+    const ls = await cli.run(['service', 'ls', '--format', '{{.Name}}']);
+    assert.ok(ls.stdout.split('\n').includes(svc), ls.stdout);
+    // A manager dying after the list of managers was cached, reproduced: a registered host that refuses
+    // connections, put first in the cache (a real dead leader would take the shared lab down with it).
+    const ghost = await srv.admin.post('/api/v1/hosts', { name: 'deadmgr', endpoint: 'tcp://127.0.0.1:1', syncIntervalSeconds: 3600 });
+    await waitFor('first sync failed', async () => (await srv.admin.get('/api/v1/hosts/deadmgr')).body.status === 'disconnected');
+    await srv.handle.store.hosts.update(ghost.body.id, { status: 'connected' });
+    const fanout = (srv.handle.docker!.endpoint as unknown as { fanout: { managerCache: unknown } }).fanout;
+    fanout.managerCache = { at: Date.now(), hosts: ['deadmgr', 'n1'] };
+    const again = await cli.run(['service', 'ls', '--format', '{{.Name}}']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(again.stdout.split('\n').includes(svc));
+    await srv.admin.request('DELETE', '/api/v1/hosts/deadmgr');
+  } finally {
+    await cli.run(['service', 'rm', svc]);
+  }
+});
