@@ -22,6 +22,7 @@ import { fleetApiVersion, infoAnswer, versionAnswer } from './system-answers.ts'
 import { adminOnlyReason } from './create-policy.ts';
 import { hijack } from './hijack.ts';
 import { Fanout, type Resource } from './fanout.ts';
+import { TokenCache } from './token-cache.ts';
 
 export interface DockerEndpointDeps {
   store: Store;
@@ -39,10 +40,12 @@ export class DockerEndpoint {
   readonly resolver: HostResolver;
   private readonly fanout: Fanout;
   private readonly sockets = new Set<Socket>();
+  private readonly tokens: TokenCache;
 
   constructor(deps: DockerEndpointDeps) {
     this.d = deps;
     this.resolver = new HostResolver(deps.fleet);
+    this.tokens = new TokenCache(deps.store);
     this.fanout = new Fanout({
       resolver: this.resolver, timeoutMs: deps.fanoutTimeoutMs, log: deps.log,
       recordPartial: (resource, header) => void deps.store.events.add({
@@ -233,8 +236,8 @@ export class DockerEndpoint {
     const header = req.headers.authorization;
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (m) {
-      const found = await this.d.store.users.userForToken(m[1]!);
-      if (found) return found.user;
+      const found = await this.tokens.lookup(m[1]!);
+      if (found) return found;
       throw new DockerEndpointError(401, 'the API token is invalid or expired');
     }
     throw new DockerEndpointError(401, 'authentication required: use a docker context from `flotilla context create`, or add {"HttpHeaders": {"Authorization": "Bearer <token>"}} to your docker config.json');
@@ -264,7 +267,7 @@ export class DockerEndpoint {
     const header = req.headers['x-flotilla-target'];
     const name = (Array.isArray(header) ? header[0] : header) ?? rp.host;
     if (!name) return undefined;
-    const host = (await this.d.fleet.listHosts()).find((h) => h.name === name || h.id === name);
+    const host = (await this.resolver.allHosts()).find((h) => h.name === name || h.id === name);
     if (!host) throw new DockerEndpointError(404, `no such host: ${name}`);
     return host.name;
   }

@@ -21,14 +21,28 @@ const NOUN: Record<ObjectType, string> = { container: 'container', exec: 'exec i
 export class HostResolver {
   private readonly fleet: Fleet;
   private readonly execHosts = new Map<string, string>();
+  private hostsCache: { at: number; hosts: Promise<HostView[]> } | undefined;
 
   constructor(fleet: Fleet) {
     this.fleet = fleet;
   }
 
+  /**
+   * Every registered host. Read once a second at most: every Docker call needs it,
+   * and a status change a second late costs nothing (the call then fails or retries).
+   */
+  allHosts(): Promise<HostView[]> {
+    if (!this.hostsCache || Date.now() - this.hostsCache.at > 1000) {
+      const hosts = this.fleet.listHosts();
+      this.hostsCache = { at: Date.now(), hosts };
+      hosts.catch(() => (this.hostsCache = undefined));
+    }
+    return this.hostsCache.hosts;
+  }
+
   /** Hosts that answer Docker calls now: connected, and not a duplicate of another source. */
   async reachableHosts(): Promise<HostView[]> {
-    return (await this.fleet.listHosts()).filter((h) => h.status === 'connected' && !h.duplicateOf);
+    return (await this.allHosts()).filter((h) => h.status === 'connected' && !h.duplicateOf);
   }
 
   rememberExec(execId: string, host: string): void {

@@ -123,10 +123,14 @@ test('a host that fails during a merged list is named in a header, not dropped s
   await srv.handle.store.hosts.update(res.body.id, { status: 'connected' });
   try {
     const { fetch: undiciFetch, Agent } = await import('undici');
-    const r = await undiciFetch(`https://127.0.0.1:${srv.handle.docker!.port}/v1.41/containers/json`, {
-      headers: { authorization: `Bearer ${srv.admin.token}` },
-      dispatcher: new Agent({ connect: { ca: srv.handle.cluster!.ca.certPem } }),
-    });
+    const dispatcher = new Agent({ connect: { ca: srv.handle.cluster!.ca.certPem } });
+    // The endpoint reads the host list at most once a second: ask until it has seen the change.
+    const r = await waitFor('a partial answer', async () => {
+      const res = await undiciFetch(`https://127.0.0.1:${srv.handle.docker!.port}/v1.41/containers/json`, {
+        headers: { authorization: `Bearer ${srv.admin.token}` }, dispatcher,
+      });
+      return res.headers.get('x-flotilla-partial') ? res : (await res.arrayBuffer(), undefined);
+    }, 5000);
     assert.equal(r.status, 200);
     assert.match(r.headers.get('x-flotilla-partial') ?? '', /ghost=unreachable/);
     const list = (await r.json()) as any[];
