@@ -100,13 +100,4 @@ export function uniqueName(prefix: string): string {
   return `flt-cli-${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Polls until `check` gives a value other than undefined, or fails at the deadline. */
-export async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../helpers/wait.ts';

@@ -43,16 +43,7 @@ export function uniqueName(prefix: string): string {
   return `flt-test-${prefix}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Polls until `check` returns a value other than undefined, or fails at the deadline. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+export { waitFor } from '../helpers/wait.ts';
 
 export async function ignoreNotFound(action: Promise<unknown>): Promise<void> {
   try {
