@@ -118,7 +118,11 @@ export async function sendStreaming(transport: Transport, req: EngineRequest): P
  */
 export async function* bodyChunks(body: Readable, call: CallContext, signal?: AbortSignal): AsyncGenerator<Buffer> {
   try {
-    for await (const chunk of body) yield chunk as Buffer;
+    for await (const chunk of body) {
+      // Chunks already buffered when the caller aborted are not delivered: abort means stop now.
+      if (signal?.aborted === true) return;
+      yield chunk as Buffer;
+    }
   } catch (error) {
     if (signal?.aborted === true) return;
     throw toHostError(error, call);
