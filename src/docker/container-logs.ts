@@ -91,5 +91,9 @@ export async function* followContainerLogs(docker: DockerClient, id: string, opt
     throw error;
   }
   const call = docker.context('GET', path);
-  yield* outputFrames(bodyChunks(response.body, call, signal), tty, (message) => inBandError(message, call));
+  for await (const frame of outputFrames(bodyChunks(response.body, call, signal), tty, (message) => inBandError(message, call))) {
+    // One chunk can hold several frames: after an abort, none of them is delivered.
+    if (signal?.aborted === true) return;
+    yield frame;
+  }
 }
