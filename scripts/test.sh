@@ -3,7 +3,7 @@
 # (real dockerd engines in network namespaces + a registry), runs the whole
 # suite with Node's test runner, tears the lab down, exits non-zero on failure.
 #
-#   LAB_NODES=3            engines in the shared lab
+#   LAB_NODES=5 LAB_MANAGERS=3   engines in the shared lab, and how many are Swarm managers (the rest workers)
 #   FLOTILLA_TEST_FILES    run only these test files (space-separated globs)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 lab down >/dev/null 2>&1 || true   # a previous run that was killed
-lab up "${LAB_NODES:-3}" --swarm
+lab up "${LAB_NODES:-5}" --swarm --managers "${LAB_MANAGERS:-3}"
 export FLOTILLA_REQUIRE_LAB=1
 
 files=${FLOTILLA_TEST_FILES:-"test/**/*.test.ts"}

@@ -92,3 +92,25 @@ export class HostUnavailable extends FlotillaError {
     this.host = host;
   }
 }
+
+/** No manager of a Swarm cluster could take the call: each one tried is named with why. */
+export class NoManagerAvailable extends FlotillaError {
+  override readonly statusCode = 503;
+  override readonly code = 'no_manager_available';
+  readonly cluster: string;
+  readonly attempts: { host: string; error: string; noLeader: boolean }[];
+  constructor(cluster: string, attempts: { host: string; error: string; noLeader: boolean }[]) {
+    const tried = attempts.length
+      ? attempts.map((a) => `${a.host}: ${a.error}`).join('; ')
+      : 'no manager of this cluster is registered with Flotilla';
+    super(`swarm cluster "${cluster}": no manager could take the call (${tried})`);
+    this.cluster = cluster;
+    this.attempts = attempts;
+  }
+}
+
+/** Something the call needs is not there now (no Swarm cluster known, no host to place on). */
+export class ServiceUnavailable extends FlotillaError {
+  override readonly statusCode = 503;
+  override readonly code = 'unavailable';
+}

@@ -15,12 +15,14 @@ import { Cluster } from './cluster/cluster.ts';
 import { startLocalAgent } from './local-agent.ts';
 import { startDockerEndpoint } from './dockerapi/start.ts';
 import type { DockerEndpoint } from './dockerapi/endpoint.ts';
+import { Swarm } from './swarm/swarm.ts';
 
 export interface ServerHandle {
   url: string;
   app: FastifyInstance;
   store: Store;
   fleet: Fleet;
+  swarm: Swarm;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
   cluster: Cluster | undefined;
   /** The Docker-API fleet endpoint; undefined when FLOTILLA_DOCKER_ENDPOINT=false. */
@@ -41,20 +43,22 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     return counts;
   });
   const fleet = new Fleet({ store, log, metrics, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
+  const swarm = new Swarm({ store, fleet, log, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
   const setup = new SetupCode(config.dataDir);
   const cluster = config.cluster.enabled
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
   if (cluster) fleet.attachAgents(cluster);
   // The Docker endpoint first: the REST API tells users its port (client certificates, `flotilla context create`).
-  const docker = config.dockerEndpoint.enabled ? await startDockerEndpoint({ config, store, fleet, log }) : undefined;
+  const docker = config.dockerEndpoint.enabled ? await startDockerEndpoint({ config, store, fleet, swarm, log }) : undefined;
   const adminOnly = new AdminOnlyPolicy(
     { docker: (host) => fleet.docker(host).then((r) => r.docker), allHosts: () => fleet.listHosts() },
     { nonAdminBindMounts: config.nonAdminBindMounts },
   );
-  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, cluster, adminOnly, dockerPort: docker?.port });
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, swarm, cluster, adminOnly, dockerPort: docker?.port });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
+  swarm.start();
   // The local engine: an agent host when the agent endpoint runs, else a direct host.
   const localAgent = config.localEngine && cluster
     ? await startLocalAgent({ endpoint: config.localEngine, dataDir: config.dataDir, cluster, fleet, log })
@@ -65,7 +69,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, cluster, docker, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
@@ -74,6 +78,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await docker?.endpoint.close();
       await app.close();
       await cluster?.close();
+      await swarm.stop();
       await fleet.stop();
       await store.close();
     },

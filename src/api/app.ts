@@ -23,6 +23,11 @@ import { networkRoutes } from './routes/networks.ts';
 import { volumeRoutes } from './routes/volumes.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clientCertRoutes } from './routes/client-certs.ts';
+import { swarmClusterRoutes } from './routes/swarm-clusters.ts';
+import { swarmNodeRoutes } from './routes/swarm-nodes.ts';
+import { swarmServiceRoutes } from './routes/swarm-services.ts';
+import { swarmSecretRoutes } from './routes/swarm-secrets.ts';
+import { swarmLifecycleRoutes } from './routes/swarm-lifecycle.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -89,6 +94,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(volumeRoutes, { ctx });
     await api.register(agentRoutes, { ctx });
     await api.register(clientCertRoutes, { ctx });
+    await api.register(swarmClusterRoutes, { ctx });
+    await api.register(swarmNodeRoutes, { ctx });
+    await api.register(swarmServiceRoutes, { ctx });
+    await api.register(swarmSecretRoutes, { ctx });
+    await api.register(swarmLifecycleRoutes, { ctx });
   }, { prefix: API_PREFIX });
   return app;
 }

@@ -7,7 +7,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 function targetOf(req: FastifyRequest): string | null {
   const params = (req.params ?? {}) as Record<string, string>;
-  const parts = ['host', 'id', 'name', 'user', 'token'].filter((k) => params[k]).map((k) => `${k}=${params[k]}`);
+  const parts = ['cluster', 'host', 'node', 'service', 'id', 'name', 'user', 'token'].filter((k) => params[k]).map((k) => `${k}=${params[k]}`);
   return parts.length ? parts.join(' ') : null;
 }
 

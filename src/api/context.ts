@@ -5,6 +5,7 @@ import type { Store } from '../store/index.ts';
 import type { Metrics } from './metrics.ts';
 import type { SetupCode } from '../auth/setup-code.ts';
 import type { Fleet } from '../fleet/fleet.ts';
+import type { Swarm } from '../swarm/swarm.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { AdminOnlyPolicy } from '../policy/admin-only.ts';
 
@@ -15,6 +16,7 @@ export interface AppContext {
   metrics: Metrics;
   setupCode: SetupCode;
   fleet: Fleet;
+  swarm: Swarm;
   cluster: Cluster | undefined;
   /** What only an admin may do on a host: the same rules as the fleet Docker endpoint's (src/policy). */
   adminOnly: AdminOnlyPolicy;

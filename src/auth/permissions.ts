@@ -8,6 +8,9 @@ export const PERMISSIONS = [
   'images.read', 'images.manage',
   'networks.read', 'networks.manage',
   'volumes.read', 'volumes.manage',
+  // Swarm: read clusters, nodes, services, tasks, secrets' metadata; manage them; and the cluster-level
+  // operations that change which engines are in a swarm (init, join, leave, swarm update, join tokens).
+  'swarm.read', 'swarm.manage', 'swarm.admin',
   'events.read', 'audit.read', 'metrics.read',
   'users.manage',
 ] as const;
@@ -17,7 +20,7 @@ const READS = PERMISSIONS.filter((p) => p.endsWith('.read') && p !== 'audit.read
 
 const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),
-  operator: new Set<Permission>([...READS, 'containers.operate', 'images.manage', 'networks.manage', 'volumes.manage']),
+  operator: new Set<Permission>([...READS, 'containers.operate', 'images.manage', 'networks.manage', 'volumes.manage', 'swarm.manage']),
   viewer: new Set<Permission>(READS),
 };
 

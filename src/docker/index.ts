@@ -17,3 +17,5 @@ export * from './system.ts';
 export * from './events.ts';
 export * from './swarm.ts';
 export * from './stream.ts';
+export * from './secrets.ts';
+export * from './service-logs.ts';

@@ -152,3 +152,34 @@ export function listTasks(docker: DockerClient, options: ListOptions = {}): Prom
   const { filters, ...call } = options;
   return docker.json<SwarmTask[]>('GET', '/tasks', { ...call, query: { filters } });
 }
+
+export interface SwarmUpdateFlags {
+  rotateWorkerToken?: boolean;
+  rotateManagerToken?: boolean;
+  rotateManagerUnlockKey?: boolean;
+}
+
+/** Replaces the swarm's spec (task history, certificate expiry, autolock …); `version` as for nodes. */
+export function updateSwarm(docker: DockerClient, version: number, spec: Record<string, unknown>, flags: SwarmUpdateFlags = {}, options: CallOptions = {}): Promise<void> {
+  return docker.empty('POST', '/swarm/update', {
+    timeoutMs: LONG_TIMEOUT_MS,
+    ...options,
+    query: { version, rotateWorkerToken: flags.rotateWorkerToken, rotateManagerToken: flags.rotateManagerToken, rotateManagerUnlockKey: flags.rotateManagerUnlockKey },
+    json: spec,
+  });
+}
+
+/** The key that unlocks a locked manager (autolock); empty when autolock is off. */
+export async function getUnlockKey(docker: DockerClient, options: CallOptions = {}): Promise<string> {
+  return (await docker.json<{ UnlockKey: string }>('GET', '/swarm/unlockkey', options)).UnlockKey;
+}
+
+/** Only a node that is down may be removed without `force`. */
+export function removeNode(docker: DockerClient, id: string, options: CallOptions & { force?: boolean } = {}): Promise<void> {
+  const { force, ...call } = options;
+  return docker.empty('DELETE', `/nodes/${segment(id)}`, { ...call, query: { force } });
+}
+
+export function inspectTask(docker: DockerClient, id: string, options: CallOptions = {}): Promise<SwarmTask> {
+  return docker.json<SwarmTask>('GET', `/tasks/${segment(id)}`, options);
+}

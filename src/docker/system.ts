@@ -32,6 +32,9 @@ export interface EngineInfo {
     LocalNodeState: 'inactive' | 'pending' | 'active' | 'error' | 'locked';
     ControlAvailable: boolean;
     Cluster?: { ID: string; [field: string]: unknown } | null;
+    /** Every manager this node knows of, also on workers and without a leader. */
+    RemoteManagers?: { NodeID: string; Addr: string }[] | null;
+    Error?: string;
     [field: string]: unknown;
   };
   [field: string]: unknown;

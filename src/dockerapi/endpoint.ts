@@ -10,7 +10,10 @@ import { userFromClientCert } from './client-cert-auth.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import type { Fleet } from '../fleet/fleet.ts';
-import { FlotillaError, HostTimeout, HostUnreachable } from '../errors.ts';
+import type { Swarm } from '../swarm/swarm.ts';
+import { managerFailure } from '../swarm/manager-router.ts';
+import { FlotillaError } from '../errors.ts';
+import { engineError } from '../docker/errors.ts';
 import { roleAllows } from '../auth/permissions.ts';
 import type { User } from '../store/users-repo.ts';
 import { answerClientError, DockerEndpointError, MAX_HEADER_BYTES, rejectUpgrade, sendDockerError, sendJson } from './docker-reply.ts';
@@ -33,6 +36,8 @@ import { CredentialSockets } from './credential-sockets.ts';
 export interface DockerEndpointDeps {
   store: Store;
   fleet: Fleet;
+  /** Swarm calls go to a manager of the cluster through its ManagerRouter, as REST calls do. */
+  swarm: Swarm;
   log: Logger;
   tls: { certChainPem: string; keyPem: string; caPem: string };
   fanoutTimeoutMs: number;
@@ -176,26 +181,30 @@ export class DockerEndpoint {
   }
 
   /**
-   * Swarm-scoped calls go to a manager, the leader first; when a manager cannot be
-   * reached the next one is tried (the body is read first so it can be sent again).
+   * Swarm-scoped calls go to a manager of the cluster (the X-Flotilla-Cluster
+   * header, or the only one there is), the leader first, through the same
+   * ManagerRouter as the REST API: a manager that cannot be reached, is no longer
+   * one, or has no leader (an election) is passed over. The body is read first
+   * so it can be sent again; an engine answer that means "try another manager"
+   * is held back, not relayed.
    */
   private async toManager(req: IncomingMessage, res: ServerResponse, rp: RequestPath, route: RouteKind, user: User): Promise<void> {
     const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : await readBody(req, MAX_CREATE_BODY);
-    let last: unknown;
-    for (const manager of await this.fanout.managers()) {
-      try {
-        await enforceAdminOnly(this.adminOnly, user.role, { method: req.method ?? 'GET', path: rp.path, query: rp.query, route, host: manager, body });
-        const docker = await this.resolver.docker(manager);
-        await forward(docker, req, res, await enginePath(docker, rp.version, rp.path + rp.query), { body });
-        return;
-      } catch (err) {
-        if (!(err instanceof HostUnreachable || err instanceof HostTimeout) || res.headersSent) throw err;
-        this.d.log.warn({ host: manager, err: (err as Error).message }, 'swarm manager unreachable: trying the next');
-        this.fanout.managerFailed();
-        last = err;
-      }
-    }
-    throw last;
+    const header = req.headers['x-flotilla-cluster'];
+    const named = Array.isArray(header) ? header[0] : header;
+    const cluster = named ? await this.d.swarm.row(named) : await this.d.swarm.soleCluster();
+    await this.d.swarm.router.call(cluster, async (docker, manager) => {
+      if (res.headersSent) return; // a stream that started cannot be retried elsewhere
+      await enforceAdminOnly(this.adminOnly, user.role, { method: req.method ?? 'GET', path: rp.path, query: rp.query, route, host: manager.host, body });
+      await forward(docker, req, res, await enginePath(docker, rp.version, rp.path + rp.query), {
+        body,
+        refuse: (status, answer) => {
+          if (status < 500) return undefined;
+          const err = engineError(status, answer.toString('utf8'), docker.context((req.method ?? 'GET') as 'GET', rp.path));
+          return managerFailure(err) ? err : undefined;
+        },
+      });
+    });
   }
 
   private async inventoryOf(resource: Resource): Promise<{ host: string; items: unknown }[]> {

@@ -1,12 +1,11 @@
 // Fleet-wide answers: a list asked of every reachable host in parallel, each
 // under its own deadline, merged into one Docker-valid answer; hosts that
 // failed or were late are named in a header and an event, never dropped
-// silently. Also the merged event stream and finding a Swarm manager.
+// silently. Also the merged event stream. (Swarm calls go through src/swarm's ManagerRouter.)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { DockerClient } from '../docker/client.ts';
 import { streamEvents } from '../docker/events.ts';
-import { getInfo } from '../docker/system.ts';
 import { DockerEndpointError, sendJson } from './docker-reply.ts';
 import type { HostResolver } from './host-resolver.ts';
 import type { RequestPath } from './request-path.ts';
@@ -27,7 +26,6 @@ export class Fanout {
   private readonly resolver: HostResolver;
   private readonly timeoutMs: number;
   private readonly log: Logger;
-  private managerCache: { at: number; hosts: string[] } | undefined;
   private readonly recordPartial: (resource: Resource, header: string) => void;
   private readonly inventory: (resource: Resource) => Promise<{ host: string; items: unknown }[]>;
 
@@ -139,35 +137,6 @@ export class Fanout {
       }
     }));
     res.end();
-  }
-
-  /** Reachable Swarm managers, the leader first; cached briefly. The caller fails over down the list. */
-  async managers(): Promise<string[]> {
-    if (!this.managerCache || Date.now() - this.managerCache.at > 10_000) {
-      const hosts = await this.resolver.reachableHosts();
-      const { ok } = await this.askAll(hosts.map((h) => h.name), (docker) => getInfo(docker, { timeoutMs: this.timeoutMs }));
-      const managers = ok.filter((r) => r.items.Swarm?.ControlAvailable).map((r) => ({ host: r.host, nodeId: r.items.Swarm!.NodeID }));
-      const leaderId = managers.length ? await this.leaderNodeId(managers[0]!.host) : undefined;
-      managers.sort((a, b) => Number(b.nodeId === leaderId) - Number(a.nodeId === leaderId) || a.host.localeCompare(b.host));
-      this.managerCache = { at: Date.now(), hosts: managers.map((m) => m.host) };
-    }
-    if (this.managerCache.hosts.length === 0) throw new DockerEndpointError(503, 'no reachable Swarm manager in the fleet');
-    return this.managerCache.hosts;
-  }
-
-  /** Forget the managers after one failed: the next call looks again. */
-  managerFailed(): void {
-    this.managerCache = undefined;
-  }
-
-  private async leaderNodeId(manager: string): Promise<string | undefined> {
-    try {
-      const docker = await this.resolver.docker(manager);
-      const nodes = await docker.json<{ ID: string; ManagerStatus?: { Leader?: boolean } }[]>('GET', '/nodes', { timeoutMs: this.timeoutMs });
-      return nodes.find((n) => n.ManagerStatus?.Leader)?.ID;
-    } catch {
-      return undefined;
-    }
   }
 }
 

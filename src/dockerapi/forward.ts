@@ -32,6 +32,8 @@ export interface ForwardOptions {
   body?: Buffer;
   /** Sees the engine's answer before it is sent, for calls whose answer we must learn from (exec create). */
   inspect?: (status: number, body: Buffer) => void;
+  /** Sees a whole answer before it is sent; an error returned is thrown instead of relaying it (a Swarm manager that cannot take the call). */
+  refuse?: (status: number, body: Buffer) => Error | undefined;
 }
 
 /** Answers up to this size that the engine sent with a length are copied in one write. */
@@ -77,6 +79,8 @@ export async function forward(docker: DockerClient, req: IncomingMessage, res: S
     const buf = await wholeBody(answer.body);
     if (!buf) return;
     relayed = true;
+    const refused = opts.refuse?.(answer.statusCode, buf);
+    if (refused) throw refused;
     opts.inspect?.(answer.statusCode, buf);
     res.writeHead(answer.statusCode, { ...outHeaders, 'content-length': String(req.method === 'HEAD' ? length : buf.length) });
     res.end(req.method === 'HEAD' ? undefined : buf);

@@ -13,6 +13,7 @@ import { nowIso } from '../store/db.ts';
 import type { StatusTracker } from './status-tracker.ts';
 import type { EventWatcher } from './event-watcher.ts';
 import type { SyncScheduler } from './sync-scheduler.ts';
+import type { SyncResult } from './host-sync.ts';
 import { containerItems, countContainers } from './engine-snapshot.ts';
 import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
 
@@ -20,7 +21,7 @@ export interface AgentHostsDeps {
   store: Store;
   tracker: StatusTracker;
   watcher: EventWatcher;
-  scheduler: SyncScheduler;
+  scheduler: SyncScheduler<HostRow, SyncResult>;
   log: Logger;
   onOverlap(notice: OverlapNotice): void;
 }

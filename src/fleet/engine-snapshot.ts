@@ -1,7 +1,7 @@
 // One host's full inventory as the engine reports it now: system facts plus
 // containers, images, networks and volumes, fetched in parallel.
 import type { DockerClient } from '../docker/client.ts';
-import { getInfo } from '../docker/system.ts';
+import { getInfo, type EngineInfo } from '../docker/system.ts';
 import { listContainers, type ContainerSummary } from '../docker/containers.ts';
 import { listImages } from '../docker/images.ts';
 import { listNetworks } from '../docker/networks.ts';
@@ -20,6 +20,21 @@ export interface EngineFacts {
   memoryBytes: number;
   containersTotal: number;
   containersRunning: number;
+  swarm: SwarmFacts;
+}
+
+/** What an engine says of its Swarm membership; a worker does not know the Swarm ID. */
+export interface SwarmFacts {
+  nodeId: string | null;
+  state: string;
+  role: 'manager' | 'worker' | null;
+  clusterId: string | null;
+}
+
+export function swarmFacts(info: EngineInfo): SwarmFacts {
+  const sw = info.Swarm;
+  if (!sw || !sw.NodeID) return { nodeId: null, state: sw?.LocalNodeState ?? 'inactive', role: null, clusterId: null };
+  return { nodeId: sw.NodeID, state: sw.LocalNodeState, role: sw.ControlAvailable ? 'manager' : 'worker', clusterId: sw.Cluster?.ID ?? null };
 }
 
 export interface EngineSnapshot {
@@ -68,7 +83,7 @@ export async function takeSnapshot(docker: DockerClient, signal: AbortSignal): P
     facts: {
       engineId: info.ID, name: info.Name, engineVersion: info.ServerVersion ?? docker.engineVersion ?? '', apiVersion,
       os: info.OperatingSystem ?? '', arch: String(info.Architecture ?? ''), cpus: info.NCPU ?? 0, memoryBytes: info.MemTotal ?? 0,
-      containersTotal: counts.total, containersRunning: counts.running,
+      containersTotal: counts.total, containersRunning: counts.running, swarm: swarmFacts(info),
     },
     inventory: { container, image, network, volume },
   };

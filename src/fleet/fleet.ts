@@ -23,15 +23,19 @@ import { AgentHosts } from './agent-hosts.ts';
 import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
 import { toHostView, type HostView } from './host-view.ts';
 
+/** What a new host row starts without: agent fields and Swarm membership (learnt from its first sync). */
 export const NO_AGENT_FIELDS = {
   agent_state: null, agent_version: null, agent_features: null, cert_serial: null, cert_not_after: null,
   disconnect_reason: null, connected_at: null, duplicate_of: null, journal_seq: 0,
+  swarm_node_id: null, swarm_state: null, swarm_role: null, swarm_cluster_id: null,
 } as const;
 
 export interface FleetEvents {
   status: [StatusChangeNotice];
   docker: [{ host: string; hostId: string; event: DockerEvent }];
   overlap: [OverlapNotice];
+  /** After every sync of a host, whatever its result (Swarm discovery listens). */
+  synced: [{ hostId: string; ok: boolean }];
 }
 
 export class Fleet {
@@ -40,7 +44,7 @@ export class Fleet {
   private readonly log: Logger;
   private readonly connections: Connections;
   private readonly tracker: StatusTracker;
-  private readonly scheduler: SyncScheduler;
+  private readonly scheduler: SyncScheduler<HostRow, SyncResult>;
   private readonly watcher: EventWatcher;
   /** The cluster reports agent hosts' lives here (see AgentHooks). */
   readonly agentHosts: AgentHosts;
@@ -54,7 +58,7 @@ export class Fleet {
       this.bus.emit('status', c);
     });
     const syncer = new HostSyncer({ ...deps, connections: this.connections, tracker: this.tracker, timeoutMs: deps.syncTimeoutMs });
-    this.scheduler = new SyncScheduler(deps.store, syncer, deps.syncConcurrency);
+    this.scheduler = new SyncScheduler(syncer, deps.syncConcurrency);
     this.watcher = new EventWatcher({
       store: deps.store, connections: this.connections, log: deps.log,
       hooks: {
@@ -76,6 +80,7 @@ export class Fleet {
   }
 
   private async afterSync(host: HostRow, result: SyncResult): Promise<void> {
+    this.bus.emit('synced', { hostId: host.id, ok: result.ok });
     if (!result.ok || result.status !== 'connected') {
       this.watcher.unwatch(host.id);
       return;

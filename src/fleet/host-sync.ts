@@ -8,6 +8,7 @@ import type { HostStatus, InventoryKind } from '../store/schema.ts';
 import type { Connections } from './connections.ts';
 import type { StatusTracker } from './status-tracker.ts';
 import { takeSnapshot } from './engine-snapshot.ts';
+import type { Syncer } from './sync-scheduler.ts';
 
 export interface SyncResult {
   ok: boolean;
@@ -17,7 +18,7 @@ export interface SyncResult {
   counts?: Record<InventoryKind, number>;
 }
 
-export class HostSyncer {
+export class HostSyncer implements Syncer<HostRow, SyncResult> {
   private readonly store: Store;
   private readonly connections: Connections;
   private readonly tracker: StatusTracker;
@@ -34,6 +35,10 @@ export class HostSyncer {
     this.log = deps.log;
     this.metrics = deps.metrics;
     this.timeoutMs = deps.timeoutMs;
+  }
+
+  list(): Promise<HostRow[]> {
+    return this.store.hosts.list();
   }
 
   abortAll(): void {

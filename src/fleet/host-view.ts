@@ -22,6 +22,8 @@ export const hostViewSchema = z.object({
   }).nullable(),
   /** Set when this host reaches the same engine as another host, which is the one scanned (SPEC S8). */
   duplicateOf: z.string().nullable(),
+  /** Swarm membership as the engine last reported it; `clusterId` once Flotilla knows the cluster (see /swarm/clusters). */
+  swarm: z.object({ nodeId: z.string().nullable(), state: z.string(), role: z.enum(['manager', 'worker']).nullable(), clusterId: z.string().nullable() }).nullable(),
 });
 export type HostView = z.infer<typeof hostViewSchema>;
 
@@ -42,5 +44,6 @@ export function toHostView(h: HostRow): HostView {
       certSerial: h.cert_serial, certNotAfter: h.cert_not_after, connectedAt: h.connected_at, disconnectReason: h.disconnect_reason,
     },
     duplicateOf: h.duplicate_of,
+    swarm: h.swarm_state === null ? null : { nodeId: h.swarm_node_id, state: h.swarm_state, role: h.swarm_role, clusterId: h.swarm_cluster_id },
   };
 }

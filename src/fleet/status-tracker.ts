@@ -31,6 +31,11 @@ export class StatusTracker {
       engine_id: facts.engineId, engine_name: facts.name, engine_version: facts.engineVersion, api_version: facts.apiVersion,
       os: facts.os, arch: facts.arch, cpus: facts.cpus, memory_bytes: facts.memoryBytes,
       containers_total: facts.containersTotal, containers_running: facts.containersRunning,
+      swarm_node_id: facts.swarm.nodeId, swarm_state: facts.swarm.state, swarm_role: facts.swarm.role,
+      // A manager names its cluster; a worker is linked by the cluster's own sync (its node list).
+      ...(facts.swarm.state !== 'active' ? { swarm_cluster_id: null }
+        : facts.swarm.clusterId ? { swarm_cluster_id: facts.swarm.clusterId }
+        : host.swarm_node_id !== facts.swarm.nodeId ? { swarm_cluster_id: null } : {}),
     };
     // An agent host's status follows its channel: a sync that finishes after the agent left must not revive it.
     if (host.kind === 'agent' && host.status !== 'connected') await this.hosts.update(host.id, extra);

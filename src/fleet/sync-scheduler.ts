@@ -1,31 +1,40 @@
-// Decides when each host is synced: every host on its own interval, many hosts
-// at once with bounded parallelism, so one slow or dead host only holds its
-// own slot and never delays the others.
+// Decides when each host (or Swarm cluster) is synced: every one on its own
+// interval, many at once with bounded parallelism, so one slow or dead host only
+// holds its own slot and never delays the others.
 import pLimit from 'p-limit';
-import type { Store } from '../store/index.ts';
-import type { HostRow } from '../store/hosts-repo.ts';
-import type { HostSyncer, SyncResult } from './host-sync.ts';
 
 const TICK_MS = 1000;
 
-export class SyncScheduler {
-  private readonly store: Store;
-  private readonly syncer: HostSyncer;
+/** What the scheduler needs of a syncable row: hosts and Swarm clusters both are. */
+export interface Syncable {
+  id: string;
+  status: string;
+  sync_interval_s: number;
+}
+
+export interface Syncer<Row, Result> {
+  /** Every row, read each tick. */
+  list(): Promise<Row[]>;
+  sync(row: Row): Promise<Result>;
+  abortAll(): void;
+}
+
+export class SyncScheduler<Row extends Syncable, Result> {
+  private readonly syncer: Syncer<Row, Result>;
   private readonly limit: ReturnType<typeof pLimit>;
   private readonly nextDue = new Map<string, number>();
-  private readonly running = new Map<string, Promise<SyncResult>>();
+  private readonly running = new Map<string, Promise<Result>>();
   private timer: NodeJS.Timeout | undefined;
-  private afterSync: (host: HostRow, result: SyncResult) => void = () => undefined;
-  /** Hosts the timer may sync (not duplicates, agents only while connected); manual syncs ignore it. */
-  canSync: (host: HostRow) => boolean = () => true;
+  private afterSync: (host: Row, result: Result) => void = () => undefined;
+  /** Rows the timer may sync (not duplicates, agents only while connected); manual syncs ignore it. */
+  canSync: (host: Row) => boolean = () => true;
 
-  constructor(store: Store, syncer: HostSyncer, concurrency: number) {
-    this.store = store;
+  constructor(syncer: Syncer<Row, Result>, concurrency: number) {
     this.syncer = syncer;
     this.limit = pLimit(concurrency);
   }
 
-  onSynced(fn: (host: HostRow, result: SyncResult) => void): void {
+  onSynced(fn: (host: Row, result: Result) => void): void {
     this.afterSync = fn;
   }
 
@@ -53,7 +62,7 @@ export class SyncScheduler {
   }
 
   /** Runs one host's sync now, or joins the one already running. */
-  syncNow(host: HostRow): Promise<SyncResult> {
+  syncNow(host: Row): Promise<Result> {
     const running = this.running.get(host.id);
     if (running) return running;
     const job = this.limit(() => this.syncer.sync(host)).then((result) => {
@@ -68,9 +77,9 @@ export class SyncScheduler {
   private async tick(): Promise<void> {
     if (!this.timer) return;
     const now = Date.now();
-    let hosts: HostRow[];
+    let hosts: Row[];
     try {
-      hosts = await this.store.hosts.list();
+      hosts = await this.syncer.list();
     } catch {
       return; // store closing; the next tick retries
     }

@@ -10,6 +10,7 @@ import { SecretBox } from './secret-box.ts';
 import { EnrollTokensRepo, RevocationsRepo } from './enroll-tokens-repo.ts';
 import { UserCertsRepo } from './user-certs-repo.ts';
 import { AccessEvents } from './access-events.ts';
+import { SwarmRepo } from './swarm-repo.ts';
 
 export interface Store {
   db: Db;
@@ -21,6 +22,7 @@ export interface Store {
   enrollTokens: EnrollTokensRepo;
   revocations: RevocationsRepo;
   userCerts: UserCertsRepo;
+  swarm: SwarmRepo;
   secrets: SecretBox;
   /** Revocations, deletions and role changes as they are stored, for holders of open connections. */
   access: AccessEvents;
@@ -41,6 +43,7 @@ export async function openStore(dataDir: string): Promise<Store> {
     enrollTokens: new EnrollTokensRepo(db),
     revocations: new RevocationsRepo(db, access),
     userCerts: new UserCertsRepo(db),
+    swarm: new SwarmRepo(db),
     secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
     access,
     close: async () => {

@@ -166,10 +166,55 @@ const userCerts = (): Migration => ({
   },
 });
 
+// Swarm clusters (SPEC W1): clusters by Swarm ID, their status history and inventory; hosts know their node.
+const swarm = (dialect: DialectName): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('swarm_clusters')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('sync_interval_s', 'integer', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('status_reason', 'text')
+      .addColumn('status_changed_at', 'text', (c) => c.notNull())
+      .addColumn('consecutive_failures', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('last_seen_at', 'text')
+      .addColumn('last_sync_at', 'text')
+      .addColumn('last_sync_ms', 'integer')
+      .addColumn('leader_node_id', 'text')
+      .addColumn('last_manager_host_id', 'text')
+      .addColumn('health', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('swarm_status_history')
+      .addColumn('id', 'integer', serialKey(dialect))
+      .addColumn('cluster_id', 'text', (c) => c.notNull().references('swarm_clusters.id').onDelete('cascade'))
+      .addColumn('from_status', 'text', (c) => c.notNull())
+      .addColumn('to_status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('swarm_status_history_cluster').on('swarm_status_history').columns(['cluster_id', 'id']).execute();
+    await db.schema.createTable('swarm_inventory')
+      .addColumn('cluster_id', 'text', (c) => c.notNull().references('swarm_clusters.id').onDelete('cascade'))
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('object_id', 'text', (c) => c.notNull())
+      .addColumn('name', 'text')
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('swarm_inventory_pk', ['cluster_id', 'kind', 'object_id'])
+      .execute();
+    for (const name of ['swarm_node_id', 'swarm_state', 'swarm_role', 'swarm_cluster_id']) {
+      await db.schema.alterTable('hosts').addColumn(name, 'text').execute();
+    }
+    await db.schema.createIndex('hosts_swarm_cluster').on('hosts').column('swarm_cluster_id').execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect) };
     },
   };
 }

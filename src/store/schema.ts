@@ -9,6 +9,10 @@ export type Environment = 'staging' | 'production' | 'development' | 'custom';
 export type InventoryKind = 'container' | 'image' | 'network' | 'volume';
 export type AgentState = 'active' | 'paused' | 'decommissioned';
 export type DisconnectReason = 'network' | 'cert' | 'server';
+export type SwarmRole = 'manager' | 'worker';
+/** A cluster's statuses: the hosts' ones, plus quorum_lost while fewer than a majority of managers answer. */
+export type ClusterStatus = HostStatus | 'quorum_lost';
+export type SwarmInventoryKind = 'node' | 'service' | 'task' | 'network' | 'secret' | 'config';
 
 export interface EnrollTokensTable {
   id: string;
@@ -109,6 +113,14 @@ export interface HostsTable {
   duplicate_of: string | null;
   /** Highest offline-journal sequence number stored for this agent. */
   journal_seq: number;
+  /** The engine's Swarm node ID while it is part of a swarm (info.Swarm.NodeID). */
+  swarm_node_id: string | null;
+  /** inactive | pending | active | error | locked, as the engine reports it. */
+  swarm_state: string | null;
+  /** manager when the engine answers Swarm control calls (info.Swarm.ControlAvailable). */
+  swarm_role: SwarmRole | null;
+  /** The cluster (Swarm ID) this host is linked to as a node; null when it is in none we know. */
+  swarm_cluster_id: string | null;
 }
 
 export interface HostStatusHistoryTable {
@@ -152,6 +164,47 @@ export interface EventsTable {
   data: string;
 }
 
+/** A Swarm cluster, keyed by its Swarm ID (SPEC W1). */
+export interface SwarmClustersTable {
+  id: string;
+  name: string;
+  /** discovered (a synced host reported it) or registered (a user named a manager). */
+  origin: 'discovered' | 'registered';
+  sync_interval_s: number;
+  status: ClusterStatus;
+  status_reason: string | null;
+  status_changed_at: string;
+  consecutive_failures: number;
+  last_seen_at: string | null;
+  last_sync_at: string | null;
+  last_sync_ms: number | null;
+  leader_node_id: string | null;
+  /** Host that answered the last cluster call. */
+  last_manager_host_id: string | null;
+  /** JSON: the health summary of the last sync (managers reachable of total, nodes down, services below desired). */
+  health: string | null;
+  created_at: string;
+}
+
+export interface SwarmStatusHistoryTable {
+  id: Generated<number>;
+  cluster_id: string;
+  from_status: ClusterStatus;
+  to_status: ClusterStatus;
+  reason: string | null;
+  at: string;
+}
+
+/** A cluster's synced objects as a manager last reported them (raw Docker JSON; secrets without values, as the engine gives them). */
+export interface SwarmInventoryTable {
+  cluster_id: string;
+  kind: SwarmInventoryKind;
+  object_id: string;
+  name: string | null;
+  data: string;
+  updated_at: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -170,4 +223,7 @@ export interface Database {
   enroll_tokens: EnrollTokensTable;
   revoked_certs: RevokedCertsTable;
   user_certs: UserCertsTable;
+  swarm_clusters: SwarmClustersTable;
+  swarm_status_history: SwarmStatusHistoryTable;
+  swarm_inventory: SwarmInventoryTable;
 }

@@ -12,6 +12,10 @@ import { registerAuditCommands } from './audit.ts';
 import { registerEnrollTokenCommands } from './enroll-tokens.ts';
 import { registerAgentCommands } from './agent.ts';
 import { registerContextCommands } from './context.ts';
+import { registerSwarmCommands } from './swarm.ts';
+import { registerNodeCommands } from './swarm-nodes.ts';
+import { registerServiceCommands } from './swarm-services.ts';
+import { registerSecretCommands } from './swarm-secrets.ts';
 
 export function registerClientCommands(program: Command): void {
   registerSessionCommands(program);
@@ -25,4 +29,8 @@ export function registerClientCommands(program: Command): void {
   registerEnrollTokenCommands(program);
   registerAgentCommands(program);
   registerContextCommands(program);
+  registerSwarmCommands(program);
+  registerNodeCommands(program);
+  registerServiceCommands(program);
+  registerSecretCommands(program);
 }
