@@ -168,6 +168,10 @@ export class Swarm {
     return row;
   }
 
+  async exists(ref: string): Promise<boolean> {
+    return (await this.store.swarm.find(ref)) !== undefined;
+  }
+
   async get(ref: string): Promise<ClusterView> {
     const row = await this.row(ref);
     return toClusterView(row, await this.store.swarm.hostsOf(row.id));
