@@ -13,11 +13,13 @@ export interface ServiceLogsOptions extends CallOptions {
   tail?: number | 'all';
   since?: number | string;
   timestamps?: boolean;
+  /** Prefix each line with the engine's `com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,com.docker.swarm.task.id=… ` (after the timestamp). */
+  details?: boolean;
 }
 
 function query(options: ServiceLogsOptions, follow: boolean) {
   return {
-    follow, stdout: true, stderr: true, details: false, timestamps: options.timestamps,
+    follow, stdout: true, stderr: true, details: options.details === true, timestamps: options.timestamps,
     tail: options.tail === undefined ? undefined : String(options.tail), since: options.since,
   };
 }

@@ -132,12 +132,13 @@ export function createService(docker: DockerClient, spec: ServiceSpec, options: 
   return docker.json('POST', '/services/create', { timeoutMs: LONG_TIMEOUT_MS, ...call, headers: authHeader(auth), json: spec });
 }
 
-export function updateService(docker: DockerClient, id: string, version: number, spec: ServiceSpec, options: ServiceWriteOptions = {}): Promise<{ Warnings?: string[] | null }> {
-  const { auth, ...call } = options;
+/** `rollback: 'previous'` goes back to the service's PreviousSpec (as `docker service rollback`); the body is then the current spec. */
+export function updateService(docker: DockerClient, id: string, version: number, spec: ServiceSpec, options: ServiceWriteOptions & { rollback?: 'previous' } = {}): Promise<{ Warnings?: string[] | null }> {
+  const { auth, rollback, ...call } = options;
   return docker.json('POST', `/services/${segment(id)}/update`, {
     timeoutMs: LONG_TIMEOUT_MS,
     ...call,
-    query: { version },
+    query: { version, rollback },
     headers: authHeader(auth),
     json: spec,
   });
