@@ -132,6 +132,19 @@ describe('swarm init, join, leave, update', { skip, concurrency: false }, () => 
     assert.equal(forced.status, 200, JSON.stringify(forced.body));
   });
 
+  test('a host that left one swarm and starts another: the model follows it', async () => {
+    const other = await al.srv.admin.post('/api/v1/swarm/init', { host: name('c'), name: `${tag}x`, advertiseAddr: nodes.c.ip });
+    assert.equal(other.status, 201, JSON.stringify(other.body));
+    assert.deepEqual(other.body.hosts.map((h: { name: string; kind: string; role: string }) => `${h.name}:${h.kind}:${h.role}`), [`${name('c')}:agent:manager`]);
+    const clusters = (await al.srv.admin.get('/api/v1/swarm/clusters')).body as { name: string; hosts: { name: string }[] }[];
+    assert.deepEqual(clusters.map((c) => c.name).sort(), [tag, `${tag}x`]);
+    assert.ok(!clusters.find((c) => c.name === tag)!.hosts.some((h) => h.name === name('c')));
+    const host = (await al.srv.admin.get(`/api/v1/hosts/${name('c')}`)).body;
+    assert.equal(host.swarm.clusterId, other.body.id);
+    const left = await al.srv.admin.post('/api/v1/swarm/leave', { host: name('c'), force: true });
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+  });
+
   test('bad input: unknown cluster and host are 404, a bad role is 400 naming the field', async () => {
     assert.equal((await al.srv.admin.post('/api/v1/swarm/clusters/nope/join', { host: name('d') })).status, 404);
     const unknownHost = await al.srv.admin.post(`/api/v1/swarm/clusters/${tag}/join`, { host: 'no-such-host' });
