@@ -73,7 +73,7 @@ export interface SwarmTask {
   NodeID?: string;
   Slot?: number;
   DesiredState: string;
-  Status: { State: string; Message: string; Err?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
+  Status: { State: string; Message: string; Err?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string; ExitCode?: number } };
   Spec: ServiceSpec['TaskTemplate'];
   [field: string]: unknown;
 }
