@@ -78,46 +78,40 @@ export class SwarmServices {
 
   /** Replaces the whole spec, as the engine's update does; `version` is the Version.Index the caller's spec was based on. */
   async replaceSpec(cluster: string, ref: string, version: number, spec: ServiceSpec, gate: SpecGate): Promise<WriteResult> {
-    return this.swarm.withManager(cluster, async (docker, manager) => {
-      const svc = await this.find(docker, cluster, ref);
+    return this.planned(cluster, ref, gate, false, (svc) => {
       if (svc.Version.Index !== version) throw staleVersion(svc, version);
-      await gate(manager, spec, svc.ID);
-      return this.write(docker, cluster, svc, version, spec);
+      return { version, spec, becomes: spec };
     });
   }
 
   /** Applies changes to the spec the caller read at `version` (a stale version is 409 before anything is written). */
   async change(cluster: string, ref: string, version: number, changes: ServiceChanges, gate: SpecGate): Promise<WriteResult> {
-    return this.swarm.withManager(cluster, async (docker, manager) => {
-      const svc = await this.find(docker, cluster, ref);
+    return this.planned(cluster, ref, gate, false, (svc) => {
       if (svc.Version.Index !== version) throw staleVersion(svc, version);
       const spec = applyShortFields(svc.Spec, changes);
-      await gate(manager, spec, svc.ID);
-      return this.write(docker, cluster, svc, version, spec);
+      return { version, spec, becomes: spec };
     });
   }
 
   /** Sets the replica count at the current version (read here); a global service has none. */
   async scale(cluster: string, ref: string, replicas: number, gate: SpecGate): Promise<WriteResult> {
-    return this.retryingSequence(cluster, async (docker, manager) => {
-      const svc = await this.find(docker, cluster, ref);
+    return this.planned(cluster, ref, gate, true, (svc) => {
       if (!svc.Spec.Mode?.Replicated) throw new BadRequest(`service "${svc.Spec.Name}" is ${svc.Spec.Mode?.Global ? 'global (one task per node)' : 'a job'}: only a replicated service can be scaled`, 'body.replicas');
       const spec = applyShortFields(svc.Spec, { replicas });
-      await gate(manager, spec, svc.ID);
-      return this.write(docker, cluster, svc, svc.Version.Index, spec);
+      return { version: svc.Version.Index, spec, becomes: spec };
     });
   }
 
   /** As `docker service rollback`: the service goes back to its PreviousSpec (and that spec becomes the previous one). */
   async rollback(cluster: string, ref: string, gate: SpecGate): Promise<WriteResult & { image: string }> {
-    return this.retryingSequence(cluster, async (docker, manager) => {
-      const svc = await this.find(docker, cluster, ref);
+    let image = '';
+    const result = await this.planned(cluster, ref, gate, true, (svc) => {
       if (!svc.PreviousSpec) throw new Conflict(`service "${svc.Spec.Name}" has no previous spec to roll back to (it was not updated since it was created)`);
+      image = svc.PreviousSpec.TaskTemplate.ContainerSpec?.Image ?? '';
       // What the service becomes is the previous spec: that is what the gate judges.
-      await gate(manager, svc.PreviousSpec, svc.ID);
-      const result = await this.write(docker, cluster, svc, svc.Version.Index, svc.Spec, 'previous');
-      return { ...result, image: svc.PreviousSpec.TaskTemplate.ContainerSpec?.Image ?? '' };
+      return { version: svc.Version.Index, spec: svc.Spec, rollback: 'previous', becomes: svc.PreviousSpec };
     });
+    return { ...result, image };
   }
 
   async remove(cluster: string, ref: string): Promise<{ id: string; name: string }> {
@@ -186,27 +180,62 @@ export class SwarmServices {
     }
   }
 
-  private async write(docker: DockerClient, cluster: string, svc: SwarmService, version: number, spec: ServiceSpec, rollback?: 'previous'): Promise<WriteResult> {
-    let answer;
-    try {
-      answer = await updateService(docker, svc.ID, version, spec, { rollback });
-    } catch (err) {
-      if (err instanceof DockerApiError && OUT_OF_SEQUENCE.test(err.message)) throw staleVersion(await this.find(docker, cluster, svc.ID), version);
-      throw err;
-    }
-    const after = await inspectService(docker, svc.ID);
-    return { id: svc.ID, name: svc.Spec.Name ?? svc.ID, version: after.Version.Index, warnings: answer.Warnings ?? [] };
-  }
-
-  private async retryingSequence<T>(cluster: string, fn: (docker: DockerClient, manager: Manager) => Promise<T>): Promise<T> {
+  /**
+   * One write: read the service on the manager, plan the spec from it, let the
+   * gate judge what the service becomes, write at the planned version. When a
+   * manager fails during the write and the next one takes the call, the write may
+   * have landed already: a service that now holds what was planned is that write,
+   * not a conflict. `retrySequence`: the plan is re-made when the engine's own
+   * updater moved the version in between (scale, rollback: they name no version).
+   */
+  private async planned(cluster: string, ref: string, gate: SpecGate, retrySequence: boolean, plan: (svc: SwarmService) => WritePlan): Promise<WriteResult> {
+    let sent: WritePlan | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.swarm.withManager(cluster, fn);
+        return await this.swarm.withManager(cluster, async (docker, manager) => {
+          const svc = await this.find(docker, cluster, ref);
+          if (sent && svc.Version.Index > sent.version && contains(svc.Spec, sent.becomes)) return written(svc, []);
+          const next = plan(svc);
+          await gate(manager, next.becomes, svc.ID);
+          sent = next;
+          let answer;
+          try {
+            answer = await updateService(docker, svc.ID, next.version, next.spec, { rollback: next.rollback });
+          } catch (err) {
+            if (err instanceof DockerApiError && OUT_OF_SEQUENCE.test(err.message)) throw staleVersion(await this.find(docker, cluster, svc.ID), next.version);
+            throw err;
+          }
+          return written(await inspectService(docker, svc.ID), answer.Warnings ?? []);
+        });
       } catch (err) {
-        if (!(err instanceof StaleVersion) || attempt >= SEQUENCE_RETRIES) throw err;
+        if (!retrySequence || !(err instanceof StaleVersion) || attempt >= SEQUENCE_RETRIES) throw err;
+        sent = undefined;
       }
     }
   }
+}
+
+interface WritePlan {
+  version: number;
+  spec: ServiceSpec;
+  rollback?: 'previous';
+  /** The spec the service has once the write is done. */
+  becomes: ServiceSpec;
+}
+
+function written(svc: SwarmService, warnings: string[]): WriteResult {
+  return { id: svc.ID, name: svc.Spec.Name ?? svc.ID, version: svc.Version.Index, warnings };
+}
+
+/** Whether `actual` holds every value `expected` sets (the engine adds defaults of its own: Runtime, Isolation …). */
+function contains(actual: unknown, expected: unknown): boolean {
+  if (expected === undefined) return true;
+  if (Array.isArray(expected)) return Array.isArray(actual) && actual.length === expected.length && expected.every((e, i) => contains(actual[i], e));
+  if (expected && typeof expected === 'object') {
+    if (!actual || typeof actual !== 'object') return false;
+    return Object.entries(expected).every(([k, v]) => contains((actual as Record<string, unknown>)[k], v));
+  }
+  return actual === expected;
 }
 
 /** 409: the service changed after the caller read it. */
