@@ -166,6 +166,13 @@ export class DockerEndpoint {
       case 'swarm':
         if (!target) return this.toManager(req, res, rp, route, user);
         break;
+      case 'distribution':
+        // A manager when there is a swarm (the engine that will pull for the service); otherwise any reachable host.
+        if (!target) {
+          if (await this.hasCluster(req)) return this.toManager(req, res, rp, route, user);
+          target = await this.place(hosts);
+        }
+        break;
       case 'other':
         if (!target) throw new DockerEndpointError(400, `${req.method} ${rp.path} concerns one host: name it with the X-Flotilla-Target header or the /hosts/<name> base path`);
     }
@@ -199,12 +206,19 @@ export class DockerEndpoint {
       await forward(docker, req, res, await enginePath(docker, rp.version, rp.path + rp.query), {
         body,
         refuse: (status, answer) => {
-          if (status < 500) return undefined;
+          // A digest lookup's 5xx is the registry's answer ("context deadline exceeded" included), not the manager's.
+          if (status < 500 || route.kind !== 'swarm') return undefined;
           const err = engineError(status, answer.toString('utf8'), docker.context((req.method ?? 'GET') as 'GET', rp.path));
           return managerFailure(err) ? err : undefined;
         },
       });
     });
+  }
+
+  /** Whether a Swarm call without a target has a cluster to go to (the named one, or any known). */
+  private async hasCluster(req: IncomingMessage): Promise<boolean> {
+    if (req.headers['x-flotilla-cluster']) return true;
+    return (await this.d.swarm.list()).length > 0;
   }
 
   private async inventoryOf(resource: Resource): Promise<{ host: string; items: unknown }[]> {
@@ -282,7 +296,7 @@ export class DockerEndpoint {
   private async hostPrefixed(method: string, rp: RequestPath): Promise<string | undefined> {
     if (!rp.path.startsWith('/containers/')) return undefined;
     const hosts = await this.resolver.allHosts();
-    const split = splitHostPrefix(method, rp.path, (name) => hosts.some((h) => h.name === name));
+    const split = splitHostPrefix(method, rp.path, (name) => hosts.some((h) => h.name === name), rp.query);
     if (!split) return undefined;
     rp.path = split.path;
     return split.host;

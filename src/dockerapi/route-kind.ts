@@ -7,6 +7,8 @@ export type RouteKind =
   | { kind: 'object'; type: 'container' | 'exec' | 'image' | 'volume' | 'network'; ref: string }
   | { kind: 'create'; type: 'container' | 'volume' | 'network' | 'image' }
   | { kind: 'swarm' }
+  /** GET /distribution/{image}/json: the CLI pins a service's image by digest with it, asking the engine that schedules. */
+  | { kind: 'distribution' }
   | { kind: 'other' };
 
 const SWARM = /^\/(services|tasks|nodes|secrets|configs|swarm)(\/|$)/;
@@ -26,6 +28,7 @@ export function classify(method: string, path: string): RouteKind {
   if (method === 'POST' && path === '/networks/create') return { kind: 'create', type: 'network' };
   if (method === 'POST' && path === '/images/create') return { kind: 'create', type: 'image' };
   if (SWARM.test(path)) return { kind: 'swarm' };
+  if (get && /^\/distribution\/.+\/json$/.test(path)) return { kind: 'distribution' };
   let m = /^\/containers\/([^/]+)(\/|$)/.exec(path);
   if (m && m[1] !== 'prune') return { kind: 'object', type: 'container', ref: decodeURIComponent(m[1]!) };
   if ((m = /^\/exec\/([^/]+)(\/|$)/.exec(path))) return { kind: 'object', type: 'exec', ref: m[1]! };
