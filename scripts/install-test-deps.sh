@@ -12,7 +12,7 @@
 # of the install; an existing policy-rc.d is put back afterwards.
 set -Eeuo pipefail
 
-PKGS=(docker.io docker-registry busybox-static iproute2 util-linux curl iptables tmux docker-compose)
+PKGS=(docker.io docker-registry busybox-static iproute2 util-linux curl iptables tmux docker-compose chromium fonts-dejavu-core)
 [ $# -gt 0 ] && PKGS=("$@")
 
 # one dpkg-query for all of them (fast path)

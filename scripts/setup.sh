@@ -24,3 +24,12 @@ if [ "$(cat "$stamp_dir/build" 2>/dev/null)" != "$src_hash" ]; then
   node node_modules/typescript/bin/tsc -p tsconfig.json || { echo "flotilla: typecheck failed" >&2; return 1; }
   echo "$src_hash" > "$stamp_dir/build"
 fi
+
+# The dashboard (web/): typecheck and a Vite build into web/dist, only when its sources changed.
+web_hash=$(find web -path web/dist -prune -o -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)-$lock_hash
+if [ ! -f web/dist/index.html ] || [ "$(cat "$stamp_dir/web" 2>/dev/null)" != "$web_hash" ]; then
+  echo "flotilla: building the dashboard (vite)" >&2
+  node node_modules/typescript/bin/tsc -p web/tsconfig.json || { echo "flotilla: dashboard typecheck failed" >&2; return 1; }
+  node node_modules/vite/bin/vite.js build web --logLevel warn || { echo "flotilla: dashboard build failed" >&2; return 1; }
+  echo "$web_hash" > "$stamp_dir/web"
+fi

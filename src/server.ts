@@ -16,6 +16,7 @@ import { startLocalAgent } from './local-agent.ts';
 import { startDockerEndpoint } from './dockerapi/start.ts';
 import type { DockerEndpoint } from './dockerapi/endpoint.ts';
 import { Swarm } from './swarm/swarm.ts';
+import { LiveBus, feedLiveBus } from './api/live-bus.ts';
 
 export interface ServerHandle {
   url: string;
@@ -44,6 +45,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   });
   const fleet = new Fleet({ store, log, metrics, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
   const swarm = new Swarm({ store, fleet, log, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
+  const live = new LiveBus();
+  feedLiveBus(live, { fleet, swarm, store });
   const setup = new SetupCode(config.dataDir);
   const cluster = config.cluster.enabled
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
@@ -55,7 +58,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     { docker: (host) => fleet.docker(host).then((r) => r.docker), allHosts: () => fleet.listHosts() },
     { nonAdminBindMounts: config.nonAdminBindMounts },
   );
-  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, swarm, cluster, adminOnly, dockerPort: docker?.port });
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, swarm, live, cluster, adminOnly, dockerPort: docker?.port });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
   swarm.start();

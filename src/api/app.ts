@@ -2,6 +2,7 @@
 // schemas), authentication, audit, metrics, error mapping and the route groups.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -24,6 +25,9 @@ import { volumeRoutes } from './routes/volumes.ts';
 import { agentRoutes } from './routes/agents.ts';
 import { clientCertRoutes } from './routes/client-certs.ts';
 import { swarmClusterRoutes } from './routes/swarm-clusters.ts';
+import { isPageRequest, registerWebAssets } from './web-assets.ts';
+import { liveRoutes } from './routes/live.ts';
+import { fleetViewRoutes } from './routes/fleet-views.ts';
 import { swarmNodeRoutes } from './routes/swarm-nodes.ts';
 import { swarmServiceRoutes } from './routes/swarm-services.ts';
 import { swarmSecretRoutes } from './routes/swarm-secrets.ts';
@@ -53,12 +57,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     req.auditDetail = err instanceof Error ? err.message.slice(0, 500) : String(err);
     return sendError(err, req, reply);
   });
-  app.setNotFoundHandler(async (req) => {
-    await authenticateOrThrow(ctx, req);
-    throw new NotFound(`no route ${req.method} ${req.url.split('?')[0]}`);
-  });
-
   await app.register(cookie);
+
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -75,6 +75,25 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpRequests.labels(req.method, req.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
     req.log.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), user: req.user?.username }, 'request');
+  });
+
+  // A strict policy: scripts and styles only from our own origin (the Vite build emits no inline script).
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], connectSrc: ["'self'"],
+        fontSrc: ["'self'"], objectSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'self'"], formAction: ["'self'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  const sendShell = await registerWebAssets(app);
+  app.get('/', { config: { access: 'asset', audit: false }, schema: { hide: true } }, (req, reply) => sendShell(req, reply));
+  app.setNotFoundHandler(async (req, reply) => {
+    // A page of the dashboard (a reload, a pasted link): the app routes it itself.
+    if (isPageRequest(req)) return sendShell(req, reply);
+    await authenticateOrThrow(ctx, req);
+    throw new NotFound(`no route ${req.method} ${req.url.split('?')[0]}`);
   });
 
   await app.register(healthRoutes, { ctx });
@@ -99,6 +118,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(swarmServiceRoutes, { ctx });
     await api.register(swarmSecretRoutes, { ctx });
     await api.register(swarmLifecycleRoutes, { ctx });
+    await api.register(liveRoutes, { ctx });
+    await api.register(fleetViewRoutes, { ctx });
   }, { prefix: API_PREFIX });
   return app;
 }

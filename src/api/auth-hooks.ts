@@ -1,16 +1,31 @@
 // Authentication and permission checks for every route, in one place.
 // A route must declare `config.permission` or `config.access` (public kinds);
 // one that declares neither fails at registration, so nothing is open by omission.
+import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { Forbidden, Unauthorized } from '../errors.ts';
 import { roleAllows, type Permission } from '../auth/permissions.ts';
 import type { User } from '../store/users-repo.ts';
 import type { AppContext } from './context.ts';
+import { isPageRequest } from './web-assets.ts';
 
 export const SESSION_COOKIE = 'flotilla_session';
+/** Header a browser session must send with every state-changing request (the value from /auth/me or the login answer). */
+export const CSRF_HEADER = 'x-flotilla-csrf';
 
-/** health: always open; setup: open until the first admin exists; login: checks credentials itself; authenticated: any signed-in user. */
-export type Access = 'health' | 'setup' | 'login' | 'authenticated';
+/**
+ * The CSRF token of a session: a hash of its id, which only the session's own
+ * pages can learn (from /auth/me); another site can neither read the HttpOnly
+ * cookie nor the token. Requests with a bearer token need none.
+ */
+export function csrfTokenFor(sessionId: string): string {
+  return crypto.createHash('sha256').update(`flotilla-csrf:${sessionId}`).digest('hex');
+}
+
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** health: always open; setup: open until the first admin exists; login: checks credentials itself; authenticated: any signed-in user; asset: the dashboard's static files (no data). */
+export type Access = 'health' | 'setup' | 'login' | 'authenticated' | 'asset';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -74,11 +89,19 @@ export function installAuthHooks(app: FastifyInstance, ctx: AppContext): RouteSu
   });
   app.addHook('onRequest', async (req) => {
     const cfg = req.routeOptions.config;
-    if (cfg.access === 'health' || cfg.access === 'login') return;
+    if (cfg.access === 'health' || cfg.access === 'login' || cfg.access === 'asset') return;
+    // A page of the dashboard (reload, pasted link) gets the shell, which holds no data (web-assets.ts).
+    if (req.is404 && isPageRequest(req)) return;
     if (cfg.access === 'setup' && !(await isSetupDone())) return;
     const user = await authenticate(ctx, req);
     if (!user) throw new Unauthorized('authentication required: sign in or send "Authorization: Bearer <token>"');
     req.user = user;
+    if (req.authMethod === 'session' && MUTATING.has(req.method)) {
+      const sent = req.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || sent !== csrfTokenFor(req.cookies[SESSION_COOKIE]!)) {
+        throw new Forbidden(`a browser session must send the ${CSRF_HEADER} header from /api/v1/auth/me with every change`);
+      }
+    }
     if (cfg.permission && !roleAllows(user.role, cfg.permission)) {
       throw new Forbidden(`role "${user.role}" lacks permission "${cfg.permission}"`);
     }

@@ -18,13 +18,17 @@ export class AuditRepo {
   private flushing: Promise<void> = Promise.resolve();
   /** Told when queued entries cannot be written (their requests have long been answered). */
   onBatchError: (err: unknown, lost: number) => void = () => {};
+  /** Told of every entry as it is recorded (the live stream of the dashboard). */
+  onRecorded: (entry: Omit<AuditEntry, 'id'>) => void = () => {};
 
   constructor(db: Db) {
     this.db = db;
   }
 
   async record(entry: NewAuditEntry): Promise<void> {
-    await this.db.insertInto('audit_log').values({ ...entry, at: nowIso() }).execute();
+    const row = { ...entry, at: nowIso() };
+    await this.db.insertInto('audit_log').values(row).execute();
+    this.onRecorded(row);
   }
 
   /**
@@ -34,7 +38,9 @@ export class AuditRepo {
    * BATCH_DELAY_MS, and before any query() or close().
    */
   recordSoon(entry: NewAuditEntry): void {
-    this.queued.push({ ...entry, at: nowIso() });
+    const row = { ...entry, at: nowIso() };
+    this.queued.push(row);
+    this.onRecorded(row);
     if (this.queued.length >= BATCH_MAX) void this.flush();
     else this.timer ??= setTimeout(() => void this.flush(), BATCH_DELAY_MS);
   }

@@ -53,6 +53,14 @@ test('every route answers 401 without authentication, except health, login and s
       open.push(r.url);
       continue;
     }
+    // The dashboard's shell and its hashed files: public, and never data.
+    if (r.access === 'asset') {
+      const page = await fetch(srv.url + (r.url === '/assets/*' ? '/assets/no-such-file.js' : r.url), { headers: { accept: 'text/html' } });
+      assert.doesNotMatch(page.headers.get('content-type') ?? '', /json/, `${r.url} must not answer JSON`);
+      assert.ok([200, 404, 503].includes(page.status), `${r.method} ${r.url}: ${page.status}`);
+      open.push(r.url);
+      continue;
+    }
     // Login answers without a session by nature, but only ever 400/401 without valid credentials.
     if (r.access === 'login') {
       assert.ok([400, 401].includes(res.status), `${r.method} ${r.url}: ${res.status}`);
@@ -60,7 +68,11 @@ test('every route answers 401 without authentication, except health, login and s
     }
     assert.equal(res.status, 401, `${r.method} ${r.url} answered ${res.status} without authentication`);
   }
-  assert.deepEqual(open.sort(), ['/healthz', '/readyz']);
+  assert.deepEqual(open.sort(), ['/', '/assets/*', '/healthz', '/readyz']);
+  // A page path of the dashboard gets the shell; the same path asked for as data stays a 401.
+  const shell = await fetch(`${srv.url}/containers`, { headers: { accept: 'text/html' } });
+  assert.match(shell.headers.get('content-type') ?? '', /text\/html|text\/plain/);
+  assert.equal((await anon.get('/containers')).status, 401);
   // Unknown paths do not reveal whether they exist.
   assert.equal((await anon.get('/api/v1/nosuch')).status, 401);
   assert.equal((await srv.admin.get('/api/v1/nosuch')).status, 404);

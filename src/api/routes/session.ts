@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { Conflict, Forbidden, TooManyRequests, Unauthorized } from '../../errors.ts';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../../auth/passwords.ts';
 import { permissionsOf } from '../../auth/permissions.ts';
-import { SESSION_COOKIE } from '../auth-hooks.ts';
+import { SESSION_COOKIE, csrfTokenFor } from '../auth-hooks.ts';
 import type { AppContext } from '../context.ts';
 import { LoginLimiter } from '../login-limiter.ts';
 import { userSchema, usernameSchema, passwordSchema } from './user-schemas.ts';
@@ -45,7 +45,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
     schema: {
       tags: ['auth'], summary: 'Sign in; sets a session cookie',
       body: z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
-      response: { 200: z.object({ user: userSchema, permissions: z.array(z.string()) }) },
+      response: { 200: z.object({ user: userSchema, permissions: z.array(z.string()), csrfToken: z.string() }) },
     },
   }, async (req, reply) => {
     const key = req.ip;
@@ -65,7 +65,7 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
       path: '/', httpOnly: true, sameSite: 'strict', secure: ctx.config.secureCookies, maxAge: SESSION_TTL_MS / 1000,
     });
     const { password_hash: _hidden, ...user } = row;
-    return { user, permissions: permissionsOf(row.role) };
+    return { user, permissions: permissionsOf(row.role), csrfToken: csrfTokenFor(sessionId) };
   });
 
   app.post('/auth/logout', {
@@ -80,6 +80,12 @@ export const sessionRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (
 
   app.get('/auth/me', {
     config: { access: 'authenticated' },
-    schema: { tags: ['auth'], summary: 'Who am I', response: { 200: z.object({ user: userSchema, permissions: z.array(z.string()), via: z.string() }) } },
-  }, async (req) => ({ user: req.user!, permissions: permissionsOf(req.user!.role), via: req.authMethod ?? 'unknown' }));
+    schema: {
+      tags: ['auth'], summary: 'Who am I (and, for a browser session, the CSRF token its changes must carry)',
+      response: { 200: z.object({ user: userSchema, permissions: z.array(z.string()), via: z.string(), csrfToken: z.string().optional() }) },
+    },
+  }, async (req) => ({
+    user: req.user!, permissions: permissionsOf(req.user!.role), via: req.authMethod ?? 'unknown',
+    ...(req.authMethod === 'session' ? { csrfToken: csrfTokenFor(req.cookies[SESSION_COOKIE]!) } : {}),
+  }));
 };

@@ -1,0 +1,77 @@
+// Fleet-wide views for the dashboard, from the synced inventory (no engine is
+// asked): every container with its host, and the overview — hosts, container
+// health per host and overall, capacity, Swarm clusters and their quorum.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { AppContext } from '../context.ts';
+import type { ContainerSummary } from '../../docker/containers.ts';
+import { addCounts, countHealth, healthOf, type ContainerHealthCounts } from '../../fleet/fleet-health.ts';
+import { hostViewSchema } from '../../fleet/host-view.ts';
+import { clusterViewSchema } from '../../swarm/cluster-view.ts';
+
+const countsSchema = z.object({ total: z.number(), running: z.number(), stopped: z.number(), healthy: z.number(), unhealthy: z.number(), starting: z.number() });
+const fleetContainer = z.object({
+  host: z.string(), id: z.string(), name: z.string(), image: z.string(), state: z.string(), status: z.string(),
+  health: z.enum(['healthy', 'unhealthy', 'starting']).nullable(), created: z.number(),
+  ports: z.array(z.string()), labels: z.record(z.string(), z.string()),
+});
+
+function portsOf(c: ContainerSummary): string[] {
+  const ports = (c.Ports ?? []) as { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
+  return [...new Set(ports.map((p) => (p.PublicPort ? `${p.PublicPort}→${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)))];
+}
+
+export const fleetViewRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  app.get('/containers', {
+    config: { permission: 'containers.read' },
+    schema: {
+      tags: ['containers'], summary: 'Every container of every host, from the synced inventory (kept current by live events)',
+      querystring: z.object({ host: z.string().max(128).optional() }), response: { 200: z.array(fleetContainer) },
+    },
+  }, async (req) => {
+    const names = new Map((await ctx.fleet.listHosts()).map((h) => [h.id, h.name]));
+    const rows = await ctx.fleet.inventoryAll<ContainerSummary>('container');
+    const out = [];
+    for (const { hostId, data: c } of rows) {
+      const host = names.get(hostId);
+      if (!host || (req.query.host && req.query.host !== host)) continue;
+      out.push({
+        host, id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), image: c.Image ?? '', state: c.State ?? '', status: c.Status ?? '',
+        health: healthOf(c), created: c.Created ?? 0, ports: portsOf(c), labels: (c.Labels ?? {}) as Record<string, string>,
+      });
+    }
+    return out.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+  });
+
+  app.get('/fleet/overview', {
+    config: { permission: 'hosts.read' },
+    schema: {
+      tags: ['hosts'], summary: 'Fleet health: hosts (status, capacity), container health per host and overall, Swarm clusters',
+      response: {
+        200: z.object({
+          hosts: z.array(hostViewSchema.extend({ health: countsSchema })),
+          totals: z.object({ hosts: z.number(), down: z.number(), cpus: z.number(), memoryBytes: z.number(), containers: countsSchema }),
+          clusters: z.array(clusterViewSchema),
+        }),
+      },
+    },
+  }, async () => {
+    const hosts = await ctx.fleet.listHosts();
+    const byHost = new Map<string, ContainerSummary[]>();
+    for (const { hostId, data } of await ctx.fleet.inventoryAll<ContainerSummary>('container')) byHost.set(hostId, [...(byHost.get(hostId) ?? []), data]);
+    let all: ContainerHealthCounts = countHealth([]);
+    const withHealth = hosts.map((h) => {
+      const health = countHealth(byHost.get(h.id) ?? []);
+      all = addCounts(all, health);
+      return { ...h, health };
+    });
+    return {
+      hosts: withHealth,
+      totals: {
+        hosts: hosts.length, down: hosts.filter((h) => h.status === 'disconnected' || h.status === 'error').length,
+        cpus: hosts.reduce((n, h) => n + (h.engine.cpus ?? 0), 0), memoryBytes: hosts.reduce((n, h) => n + (h.engine.memoryBytes ?? 0), 0), containers: all,
+      },
+      clusters: await ctx.swarm.list(),
+    };
+  });
+};
