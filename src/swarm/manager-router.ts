@@ -49,6 +49,8 @@ export interface CallPolicy {
 
 const DEFAULT_ELECTION_WAIT_MS = 30_000;
 const ROUND_PAUSE_MS = 500;
+/** A round is started only if it can end in time: a manager without a leader may take a call's whole default deadline to say so. */
+const ROUND_BUDGET_MS = 10_000;
 /** A manager that just failed is tried last for this long, so calls do not each wait on a dead one. */
 const FAILED_PENALTY_MS = 15_000;
 
@@ -101,7 +103,7 @@ export class ManagerRouter {
         }
       }
       // Only an election is worth waiting for: when every manager is simply gone, say so now.
-      if (!attempts.some((a) => a.noLeader) || Date.now() + ROUND_PAUSE_MS > until) throw new NoManagerAvailable(cluster.name, attempts);
+      if (!attempts.some((a) => a.noLeader) || Date.now() + ROUND_PAUSE_MS + ROUND_BUDGET_MS > until) throw new NoManagerAvailable(cluster.name, attempts);
       await new Promise((r) => setTimeout(r, ROUND_PAUSE_MS));
     }
   }
