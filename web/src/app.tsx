@@ -13,8 +13,10 @@ import { ContainerPage } from './pages/container.tsx';
 import { HostsPage } from './pages/hosts.tsx';
 import { ActivityPage } from './pages/activity.tsx';
 import { SwarmPage } from './pages/swarm.tsx';
+import { ResourcesPage } from './pages/resources.tsx';
+import { SettingsPage } from './pages/settings.tsx';
 
-const NAV: [string, string][] = [['/', 'Fleet'], ['/containers', 'Containers'], ['/hosts', 'Hosts'], ['/swarm', 'Swarm'], ['/activity', 'Activity']];
+const NAV: [string, string][] = [['/', 'Fleet'], ['/containers', 'Containers'], ['/resources', 'Images & volumes'], ['/hosts', 'Hosts'], ['/swarm', 'Swarm'], ['/activity', 'Activity'], ['/settings', 'Settings']];
 
 whenSignedOut(() => {
   stopLive();
@@ -58,7 +60,9 @@ function route(p: string) {
   if ((m = match('/containers/:host/:id', p))) return <ContainerPage host={m.host!} id={m.id!} />;
   if (match('/containers', p)) return <ContainersPage />;
   if (match('/hosts', p)) return <HostsPage />;
-  if (match('/swarm', p)) return <SwarmPage />;
+  if (p === '/swarm' || p.startsWith('/swarm/') || p.startsWith('/swarm?')) return <SwarmPage />;
+  if (p === '/resources' || p.startsWith('/resources?')) return <ResourcesPage />;
+  if (p === '/settings' || p.startsWith('/settings?')) return <SettingsPage />;
   if (match('/activity', p)) return <ActivityPage />;
   if (match('/', p)) return <OverviewPage />;
   return <section class="page"><h1>Not found</h1><p>No page at {p}. <a href="/">Back to the fleet</a></p></section>;
