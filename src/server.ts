@@ -24,6 +24,8 @@ export interface ServerHandle {
   store: Store;
   fleet: Fleet;
   swarm: Swarm;
+  /** What the dashboard's live stream carries. */
+  live: LiveBus;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
   cluster: Cluster | undefined;
   /** The Docker-API fleet endpoint; undefined when FLOTILLA_DOCKER_ENDPOINT=false. */
@@ -72,7 +74,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, cluster, docker, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, live, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;

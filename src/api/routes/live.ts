@@ -11,6 +11,7 @@ import { roleAllows } from '../../auth/permissions.ts';
 /** Bytes a client may have waiting unsent before it is dropped. */
 export const MAX_BACKLOG_BYTES = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
+const DRAIN_GRACE_MS = 30_000;
 
 const list = z.string().max(4000).optional().transform((v) => (v ? new Set(v.split(',').map((s) => s.trim()).filter(Boolean)) : undefined));
 
@@ -37,9 +38,10 @@ export const liveRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app
       res.write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       if (res.writableLength > MAX_BACKLOG_BYTES) {
         closed = true;
-        // Past the backlog nothing more is queued; the notice may not arrive, the closed stream will.
-        res.write(`event: dropped\ndata: ${JSON.stringify({ reason: `this client fell ${MAX_BACKLOG_BYTES} bytes behind; reconnect to resume` })}\n\n`);
-        res.destroy();
+        // Nothing more is queued: the notice goes last, after what is already waiting; a client that
+        // never reads again is cut off after DRAIN_GRACE_MS, so what it holds stays bounded in time too.
+        res.end(`event: dropped\ndata: ${JSON.stringify({ reason: `this client fell ${MAX_BACKLOG_BYTES} bytes behind; reconnect to resume` })}\n\n`);
+        setTimeout(() => res.destroy(), DRAIN_GRACE_MS).unref();
       }
     };
     const deliver = (m: LiveMessage) => {
