@@ -54,6 +54,13 @@ export class InventoryRepo {
     return prefix.map((r) => r.host_id);
   }
 
+  /** Per host: when its inventory of this kind was last replaced, and how many objects (to tell whether a cached view is current). */
+  async stamps(kind: InventoryKind): Promise<{ hostId: string; updatedAt: string; count: number }[]> {
+    const rows = await this.db.selectFrom('inventory').select((eb) => ['host_id', eb.fn.max('updated_at').as('at'), eb.fn.countAll<number>().as('n')])
+      .where('kind', '=', kind).groupBy('host_id').execute();
+    return rows.map((r) => ({ hostId: r.host_id, updatedAt: String(r.at), count: Number(r.n) }));
+  }
+
   async listAll<T = unknown>(kind: InventoryKind): Promise<{ hostId: string; data: T }[]> {
     const rows = await this.db.selectFrom('inventory').select(['host_id', 'data']).where('kind', '=', kind).execute();
     return rows.map((r) => ({ hostId: r.host_id, data: JSON.parse(r.data) as T }));

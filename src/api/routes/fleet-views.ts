@@ -5,7 +5,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import type { ContainerSummary } from '../../docker/containers.ts';
-import { addCounts, countHealth, healthOf, type ContainerHealthCounts } from '../../fleet/fleet-health.ts';
+import { addCounts, countHealth, type ContainerHealthCounts } from '../../fleet/fleet-health.ts';
+import { FleetContainerList } from '../../fleet/container-list.ts';
 import { hostViewSchema } from '../../fleet/host-view.ts';
 import { clusterViewSchema } from '../../swarm/cluster-view.ts';
 
@@ -16,31 +17,20 @@ const fleetContainer = z.object({
   ports: z.array(z.string()), labels: z.record(z.string(), z.string()),
 });
 
-function portsOf(c: ContainerSummary): string[] {
-  const ports = (c.Ports ?? []) as { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[];
-  return [...new Set(ports.map((p) => (p.PublicPort ? `${p.PublicPort}→${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)))];
-}
-
 export const fleetViewRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app, { ctx }) => {
+  const containers = new FleetContainerList(ctx.store);
   app.get('/containers', {
     config: { permission: 'containers.read' },
     schema: {
       tags: ['containers'], summary: 'Every container of every host, from the synced inventory (kept current by live events)',
       querystring: z.object({ host: z.string().max(128).optional() }), response: { 200: z.array(fleetContainer) },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const names = new Map((await ctx.fleet.listHosts()).map((h) => [h.id, h.name]));
-    const rows = await ctx.fleet.inventoryAll<ContainerSummary>('container');
-    const out = [];
-    for (const { hostId, data: c } of rows) {
-      const host = names.get(hostId);
-      if (!host || (req.query.host && req.query.host !== host)) continue;
-      out.push({
-        host, id: c.Id, name: (c.Names?.[0] ?? c.Id).replace(/^\//, ''), image: c.Image ?? '', state: c.State ?? '', status: c.Status ?? '',
-        health: healthOf(c), created: c.Created ?? 0, ports: portsOf(c), labels: (c.Labels ?? {}) as Record<string, string>,
-      });
-    }
-    return out.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+    const out = await containers.list(names, req.query.host);
+    // Sent as a string: the schema documents the shape, but checking 10,000 rows against it on the way out
+    // cost more than building them.
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(out) as unknown as typeof out);
   });
 
   app.get('/fleet/overview', {

@@ -39,14 +39,16 @@ export function ContainersPage() {
   const all = list.data ?? [];
   const rows = useMemo(() => {
     const shown = all.filter((c) => matches(c, text.trim(), state));
+    // One pass: the list is sorted by host, so each group's header is filled in as its rows go by.
     const out: Row[] = [];
-    let host: string | undefined;
+    let header: Extract<Row, { kind: 'host' }> | undefined;
     for (const c of shown) {
-      if (c.host !== host) {
-        host = c.host;
-        const mine = shown.filter((x) => x.host === host);
-        out.push({ kind: 'host', host, count: mine.length, running: mine.filter((x) => x.state === 'running').length });
+      if (c.host !== header?.host) {
+        header = { kind: 'host', host: c.host, count: 0, running: 0 };
+        out.push(header);
       }
+      header.count++;
+      if (c.state === 'running') header.running++;
       out.push({ kind: 'container', c });
     }
     return out;
