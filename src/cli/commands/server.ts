@@ -29,11 +29,12 @@ export function registerServerCommand(program: Command): void {
         ...(server.setupCode
           ? [
             '',
-            '  First-run setup: create the admin account with',
+            `  First-run setup: open ${server.url} in a browser and enter the setup code ${server.setupCode},`,
+            '  or create the admin account with',
             `    ${cli} setup --url ${server.url} --username admin --code ${server.setupCode}`,
             `  (or POST ${server.url}/api/v1/setup {"setupCode":"${server.setupCode}","username":…,"password":…})`,
           ]
-          : [`  Sign in with: ${cli} login --url ${server.url} --username <you>`]),
+          : [`  Sign in at ${server.url} in a browser, or with: ${cli} login --url ${server.url} --username <you>`]),
         '',
       ];
       process.stderr.write(banner.join('\n') + '\n');
