@@ -156,3 +156,14 @@ export function pruneImages(docker: DockerClient, options: CallOptions & { filte
   const { filters, ...call } = options;
   return docker.json('POST', '/images/prune', { timeoutMs: LONG_TIMEOUT_MS, ...call, query: { filters } });
 }
+
+export interface DistributionInspect {
+  Descriptor: { mediaType: string; digest: string; size: number };
+  Platforms?: { architecture: string; os: string }[];
+}
+
+/** What the registry says of an image reference now (the engine asks it): its digest, as `docker stack deploy` pins images. */
+export function inspectDistribution(docker: DockerClient, reference: string, options: CallOptions & { auth?: RegistryAuth } = {}): Promise<DistributionInspect> {
+  const { auth, ...call } = options;
+  return docker.json<DistributionInspect>('GET', `/distribution/${reference}/json`, { ...call, headers: auth ? { 'x-registry-auth': encodeRegistryAuth(auth) } : {} });
+}

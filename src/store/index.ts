@@ -11,6 +11,7 @@ import { EnrollTokensRepo, RevocationsRepo } from './enroll-tokens-repo.ts';
 import { UserCertsRepo } from './user-certs-repo.ts';
 import { AccessEvents } from './access-events.ts';
 import { SwarmRepo } from './swarm-repo.ts';
+import { DeploymentsRepo } from './deployments-repo.ts';
 
 export interface Store {
   db: Db;
@@ -23,6 +24,7 @@ export interface Store {
   revocations: RevocationsRepo;
   userCerts: UserCertsRepo;
   swarm: SwarmRepo;
+  deployments: DeploymentsRepo;
   secrets: SecretBox;
   /** Revocations, deletions and role changes as they are stored, for holders of open connections. */
   access: AccessEvents;
@@ -44,6 +46,7 @@ export async function openStore(dataDir: string): Promise<Store> {
     revocations: new RevocationsRepo(db, access),
     userCerts: new UserCertsRepo(db),
     swarm: new SwarmRepo(db),
+    deployments: new DeploymentsRepo(db),
     secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
     access,
     close: async () => {

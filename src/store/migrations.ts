@@ -211,10 +211,36 @@ const swarm = (dialect: DialectName): Migration => ({
   },
 });
 
+// Stack deployments (SPEC W5).
+const stackDeployments = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('stack_deployments')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('cluster_id', 'text', (c) => c.notNull())
+      .addColumn('stack', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('strategy', 'text', (c) => c.notNull())
+      .addColumn('compose', 'text', (c) => c.notNull())
+      .addColumn('env', 'text', (c) => c.notNull())
+      .addColumn('files', 'text', (c) => c.notNull())
+      .addColumn('options', 'text', (c) => c.notNull())
+      .addColumn('redeploy_of', 'text')
+      .addColumn('started_by', 'text')
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .addColumn('duration_ms', 'integer')
+      .addColumn('outcome', 'text')
+      .addColumn('error', 'text')
+      .addColumn('warnings', 'text')
+      .execute();
+    await db.schema.createIndex('stack_deployments_stack').on('stack_deployments').columns(['cluster_id', 'stack', 'started_at']).execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect) };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments() };
     },
   };
 }

@@ -205,6 +205,34 @@ export interface SwarmInventoryTable {
   updated_at: string;
 }
 
+/** Every stack deploy (SPEC W5): what was deployed, by whom, how it went. Secrets' contents are never stored. */
+export interface StackDeploymentsTable {
+  id: string;
+  cluster_id: string;
+  stack: string;
+  /** running | succeeded | failed | interrupted (the server stopped during it) */
+  status: string;
+  strategy: string;
+  /** The Compose file as given. */
+  compose: string;
+  /** JSON: the interpolation values. */
+  env: string;
+  /** JSON: contents of the env_file and config files named (secret files are never kept). */
+  files: string;
+  /** JSON: prune, resolveImage. */
+  options: string;
+  /** The deployment this one deployed again (a rollback), if any. */
+  redeploy_of: string | null;
+  started_by: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  /** JSON: per service, what was done and how it converged. */
+  outcome: string | null;
+  error: string | null;
+  warnings: string | null;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -226,4 +254,5 @@ export interface Database {
   swarm_clusters: SwarmClustersTable;
   swarm_status_history: SwarmStatusHistoryTable;
   swarm_inventory: SwarmInventoryTable;
+  stack_deployments: StackDeploymentsTable;
 }
