@@ -148,6 +148,7 @@ describe('dashboard journey', { skip, concurrency: false }, () => {
     assert.equal((await admin.post('/api/v1/users', { username: 'watcher', password: PASSWORD, role: 'viewer' })).status, 201);
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const viewer = await ctx.newPage();
+    const viewerProblems = watchConsole(viewer);
     await viewer.goto(`${handle.url}/login`);
     await viewer.getByLabel('Username').fill('watcher');
     await viewer.getByLabel('Password').fill(PASSWORD);
@@ -167,6 +168,7 @@ describe('dashboard journey', { skip, concurrency: false }, () => {
       return res.status;
     }, `${tag}-ticker`);
     assert.equal(status, 403);
+    assert.deepEqual(viewerProblems, [], 'no page errors signed out or in');
     await ctx.close();
   });
 

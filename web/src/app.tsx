@@ -29,7 +29,8 @@ export function App() {
   const p = currentPath.value;
   useEffect(() => {
     void (async () => {
-      const { needed } = await api<{ needed: boolean }>('GET', '/setup');
+      // Once setup is done the route asks for a session like any other (401 signed out): then no setup is needed.
+      const needed = await api<{ needed: boolean }>('GET', '/setup').then((r) => r.needed, () => false);
       if (needed) return navigate('/setup', true);
       if (!(await loadSession()) && !p.startsWith('/login')) navigate(`/login${p === '/' ? '' : `?next=${encodeURIComponent(p)}`}`, true);
     })();
