@@ -40,6 +40,8 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openStore(config.dataDir);
   store.audit.onBatchError = (err, lost) => log.error({ err, lost }, 'could not write a batch of audit records');
+  const interrupted = await store.deployments.markInterrupted();
+  if (interrupted) log.warn({ deployments: interrupted }, 'stack deploys that were running when the server stopped are marked interrupted');
   const metrics = createMetrics(async () => {
     const counts: Record<string, number> = {};
     for (const h of await store.hosts.list()) counts[h.status] = (counts[h.status] ?? 0) + 1;
