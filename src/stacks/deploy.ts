@@ -17,6 +17,7 @@ import type { SpecGate } from '../swarm/services.ts';
 import { STACK_LABEL } from '../swarm/stacks.ts';
 import type { PlannedData, StackPlan } from './types.ts';
 import { sameSpec } from './spec-compare.ts';
+import { KEEP_EXISTING_SECRET } from './secret-files.ts';
 
 export const IMAGE_LABEL = 'com.docker.stack.image';
 export type ResolveImage = 'always' | 'changed' | 'never';
@@ -102,6 +103,14 @@ export class StackDeployer {
         if (!found) throw new BadRequest(`${noun} "${p.name}" is declared as external, but could not be found: create it before the stack is deployed`, `${kind}.${p.name}`);
         ids.set(p.name, found.ID);
         opts.onStep({ type: 'step', kind: noun, name: p.name, action: 'external' });
+        continue;
+      }
+      const kept = p.spec.Data !== undefined && Buffer.from(p.spec.Data, 'base64').toString('utf8') === KEEP_EXISTING_SECRET;
+      if (kept) {
+        // A redeploy of a recorded deployment: the secret's content was never stored, so the one in the cluster is used.
+        if (!found) throw new BadRequest(`${noun} "${p.name}" no longer exists and its content is not stored by Flotilla: deploy with its file again`, `${kind}.${p.name}`);
+        ids.set(p.name, found.ID);
+        opts.onStep({ type: 'step', kind: noun, name: p.name, action: 'exists' });
         continue;
       }
       if (!found) {

@@ -16,6 +16,7 @@ import { registerSwarmCommands } from './swarm.ts';
 import { registerNodeCommands } from './swarm-nodes.ts';
 import { registerServiceCommands } from './swarm-services.ts';
 import { registerSecretCommands } from './swarm-secrets.ts';
+import { registerStackCommands } from './stacks.ts';
 
 export function registerClientCommands(program: Command): void {
   registerSessionCommands(program);
@@ -33,4 +34,5 @@ export function registerClientCommands(program: Command): void {
   registerNodeCommands(program);
   registerServiceCommands(program);
   registerSecretCommands(program);
+  registerStackCommands(program);
 }
