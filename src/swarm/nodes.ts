@@ -136,9 +136,17 @@ export class SwarmNodes {
     this.fleet = deps.fleet;
   }
 
+  /**
+   * Registered hosts by the node ID their engine reported. Node IDs are unique
+   * across swarms, so a host is matched even before the cluster's next sync
+   * links it (a worker added a moment ago); a duplicate registration is not.
+   */
   private async hosts(cluster: string): Promise<{ id: string; hosts: HostLink[] }> {
-    const view = await this.swarm.get(cluster);
-    return { id: view.id, hosts: view.hosts.map((h) => ({ name: h.name, nodeId: h.nodeId })) };
+    const [view, all] = await Promise.all([this.swarm.get(cluster), this.fleet.listHosts()]);
+    const linked = view.hosts.map((h) => ({ name: h.name, nodeId: h.nodeId }));
+    const others = all.filter((h) => h.swarm?.nodeId && !h.duplicateOf && !linked.some((l) => l.name === h.name || l.nodeId === h.swarm!.nodeId))
+      .map((h) => ({ name: h.name, nodeId: h.swarm!.nodeId }));
+    return { id: view.id, hosts: [...linked, ...others] };
   }
 
   async list(cluster: string): Promise<NodeView[]> {

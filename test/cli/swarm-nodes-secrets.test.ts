@@ -52,7 +52,11 @@ describe('flotilla node, secret and config', { skip }, () => {
   });
 
   test('node ls, inspect and update labels', async () => {
-    const list = parseJson<{ host: string | null; role: string; leader: boolean }[]>(ok(await cli(['node', 'ls', 'lab', '--json'])));
+    // node4's first sync (which records its node ID) may still be under way.
+    const list = await waitFor('node1 and node4 linked to their nodes', async () => {
+      const l = parseJson<{ host: string | null; role: string; leader: boolean }[]>(ok(await cli(['node', 'ls', 'lab', '--json'])));
+      return l.filter((n) => n.host).length === 2 && l;
+    }, 30_000, 200);
     assert.equal(list.length, 5);
     assert.deepEqual(list.filter((n) => n.host).map((n) => n.host).sort(), ['node1', 'node4']);
     const table = ok(await cli(['node', 'ls', 'lab'])).stdout;
