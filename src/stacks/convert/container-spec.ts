@@ -68,10 +68,9 @@ export function convertUlimits(value: unknown, path: string): Ulimit[] {
 function dnsConfig(service: Dict, path: string): ContainerSpec['DNSConfig'] {
   const nameservers = stringOrList(service.dns, `${path}.dns`);
   const search = stringOrList(service.dns_search, `${path}.dns_search`);
-  // The CLI drops dns_opt; the engine supports resolver options, so they are kept.
-  const options = stringOrList(service.dns_opt, `${path}.dns_opt`);
-  if (!nameservers && !search && !options) return undefined;
-  return { ...(nameservers ? { Nameservers: nameservers } : {}), ...(search ? { Search: search } : {}), ...(options ? { Options: options } : {}) };
+  // dns_opt is left out as the CLI leaves it out (the loader warns), so a stack the CLI deployed converts to the same spec.
+  if (!nameservers && !search) return undefined;
+  return { ...(nameservers ? { Nameservers: nameservers } : {}), ...(search ? { Search: search } : {}) };
 }
 
 function credentialSpec(value: unknown, path: string): { File?: string; Registry?: string } | null {

@@ -25,7 +25,7 @@ export function convertStack(loaded: LoadedStack, stack: string): StackPlan {
     networks: convertNetworks(project, services, stack),
     secrets: convertFileObjects(project, 'secret', stack, loaded.files),
     configs: convertFileObjects(project, 'config', stack, loaded.files),
-    services: services.map(([name, svc]) => convertService(project, svc, name, stack, warnings)),
+    services: services.map(([name, svc]) => convertService(project, svc, name, stack, warnings, loaded.warnings)),
     warnings: [],
   };
   // The loader may already have said the same thing; say it once.

@@ -16,7 +16,7 @@ import { fail, isDict, optionalString, stringMap, type Dict } from './values.ts'
 const CONVERTED = new Set([
   'image', 'command', 'entrypoint', 'environment', 'env_file', 'labels', 'user', 'working_dir', 'hostname',
   'stop_grace_period', 'stop_signal', 'ulimits', 'sysctls', 'cap_add', 'cap_drop', 'init', 'extra_hosts',
-  'dns', 'dns_search', 'dns_opt', 'logging', 'read_only', 'tty', 'stdin_open', 'isolation', 'oom_score_adj',
+  'dns', 'dns_search', 'logging', 'read_only', 'tty', 'stdin_open', 'isolation', 'oom_score_adj',
   'volumes', 'secrets', 'configs', 'healthcheck', 'networks', 'ports', 'deploy', 'restart', 'credential_spec',
 ]);
 
@@ -42,11 +42,13 @@ const IGNORED_BECAUSE: Record<string, string> = {
   network_mode: 'services attach to networks through `networks`',
 };
 
-function ignoredKeyWarnings(service: Dict, path: string): string[] {
+/** A warning per key left out, unless the loader already warned about that key (its words win). */
+function ignoredKeyWarnings(service: Dict, path: string, already: string[]): string[] {
   const out: string[] = [];
   for (const key of Object.keys(service)) {
     if (CONVERTED.has(key) || key.startsWith('x-')) continue;
     if (key in REFUSED) fail(`${path}.${key}`, `not supported by docker stack deploy: ${REFUSED[key]}`);
+    if (already.some((w) => w.startsWith(`${path}.${key}:`))) continue;
     out.push(`${path}.${key}: ignored, ${IGNORED_BECAUSE[key] ?? 'Swarm services have no such setting'}`);
   }
   return out;
@@ -58,9 +60,10 @@ function logDriver(value: unknown, path: string): EngineServiceSpec['TaskTemplat
   return { Name: optionalString(value.driver, `${path}.driver`) ?? '', ...(options ? { Options: options } : {}) };
 }
 
-export function convertService(project: Dict, service: Dict, name: string, stack: string, warnings: string[]): PlannedService {
+/** `loaderWarnings` are the loader's, to not repeat them; new warnings are pushed onto `warnings`. */
+export function convertService(project: Dict, service: Dict, name: string, stack: string, warnings: string[], loaderWarnings: string[] = []): PlannedService {
   const path = `services.${name}`;
-  warnings.push(...ignoredKeyWarnings(service, path));
+  warnings.push(...ignoredKeyWarnings(service, path, loaderWarnings));
   const deploy = isDict(service.deploy) ? service.deploy : {};
   const containerSpec = convertContainerSpec(project, service, name, stack);
   const spec: EngineServiceSpec = {
