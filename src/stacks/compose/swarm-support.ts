@@ -34,7 +34,6 @@ const IGNORED: Record<string, string> = {
   network_mode: 'Swarm services use the networks listed under "networks"',
   pid: 'not supported by Swarm services',
   privileged: 'Swarm services cannot run privileged (use cap_add for the capabilities needed)',
-  restart: 'docker stack deploy reports it as unsupported: use deploy.restart_policy',
   security_opt: 'not supported by Swarm services',
   shm_size: 'not supported by Swarm services (mount a volume of type tmpfs on /dev/shm instead)',
   tmpfs: 'use a volume of type tmpfs instead',
@@ -63,6 +62,11 @@ export function checkSwarmSupport(project: Mapping, ctx: LoadContext): void {
       if (refusal !== undefined) throw composeError(ctx, ['services', name, key], `not supported by Swarm: ${refusal}`);
       const note = IGNORED[key];
       if (note !== undefined) ctx.warnings.push(`services.${name}.${key}: ignored by Swarm: ${note}`);
+    }
+    // `restart` is the CLI's fallback restart policy; with deploy.restart_policy set, the converter warns it is ignored.
+    const deploy = isMapping(service.deploy) ? service.deploy : {};
+    if (service.restart !== undefined && deploy.restart_policy === undefined) {
+      ctx.warnings.push(`services.${name}.restart: applied as the Swarm restart policy; prefer deploy.restart_policy`);
     }
   }
   checkTopLevelObjects(project, ctx);
