@@ -45,6 +45,8 @@ export interface ApiClientOptions {
   token?: string;
   /** `flotilla_session=…`, for the few calls made right after a password login. */
   cookie?: string;
+  /** The session's CSRF token (from the login answer): a session's changes must carry it. */
+  csrfToken?: string;
 }
 
 /** Builds an API path with every interpolated value URL-encoded: apiPath`/hosts/${name}`. */
@@ -60,11 +62,13 @@ export class ApiClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
   readonly #cookie: string | undefined;
+  readonly #csrf: string | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.url;
     this.#token = options.token;
     this.#cookie = options.cookie;
+    this.#csrf = options.csrfToken;
   }
 
   /** A JSON call. 204 gives undefined; a schema, when given, checks the answer's shape. */
@@ -95,14 +99,15 @@ export class ApiClient {
   }
 
   /** Signs in with a password; returns the session cookie for follow-up calls. */
-  async login(username: string, password: string): Promise<string> {
+  /** Signs in with a password: the session cookie and the CSRF token its changes must carry. */
+  async login(username: string, password: string): Promise<{ cookie: string; csrfToken: string | undefined }> {
     const res = await this.send('POST', '/auth/login', { body: { username, password } });
-    await res.body?.cancel();
+    const answer = (await readJson(res, this.url('/auth/login')).catch(() => ({}))) as { csrfToken?: string };
     const session = res.headers.getSetCookie()
       .map((c) => c.split(';')[0]!.trim())
       .find((c) => c.startsWith(`${SESSION_COOKIE}=`));
     if (!session) throw new UnexpectedAnswer(`the server at ${this.baseUrl} accepted the login but set no session cookie`);
-    return session;
+    return { cookie: session, csrfToken: answer.csrfToken };
   }
 
   url(path: string, query?: Query): string {
@@ -115,6 +120,7 @@ export class ApiClient {
     const headers: Record<string, string> = { accept: 'application/json, application/x-ndjson' };
     if (this.#token) headers.authorization = `Bearer ${this.#token}`;
     if (this.#cookie) headers.cookie = this.#cookie;
+    if (this.#csrf && method !== 'GET') headers['x-flotilla-csrf'] = this.#csrf;
     let body: string | undefined;
     if (options.body !== undefined) {
       headers['content-type'] = 'application/json';

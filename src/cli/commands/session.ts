@@ -61,8 +61,8 @@ export function registerSessionCommands(program: Command): void {
 
 /** Password login → session cookie → a token named cli@<hostname> → saved; the session is then ended. */
 async function signIn(client: ApiClient, flags: SignInFlags, password: string, verb: string): Promise<void> {
-  const cookie = await client.login(flags.username, password);
-  const session = new ApiClient({ url: flags.url, cookie });
+  const { cookie, csrfToken } = await client.login(flags.username, password);
+  const session = new ApiClient({ url: flags.url, cookie, csrfToken });
   const created = await session.request('POST', '/tokens', { body: { name: `cli@${os.hostname()}` }, schema: createdTokenSchema });
   await session.request('POST', '/auth/logout').catch(() => undefined); // the token is what we keep; a lingering session expires on its own
   const file = cliConfigPath();
