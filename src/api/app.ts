@@ -32,6 +32,7 @@ import { swarmNodeRoutes } from './routes/swarm-nodes.ts';
 import { swarmServiceRoutes } from './routes/swarm-services.ts';
 import { swarmSecretRoutes } from './routes/swarm-secrets.ts';
 import { swarmLifecycleRoutes } from './routes/swarm-lifecycle.ts';
+import { swarmStackRoutes } from './routes/swarm-stacks.ts';
 import { settingsRoutes } from './routes/settings.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -119,6 +120,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(swarmServiceRoutes, { ctx });
     await api.register(swarmSecretRoutes, { ctx });
     await api.register(swarmLifecycleRoutes, { ctx });
+    await api.register(swarmStackRoutes, { ctx });
     await api.register(liveRoutes, { ctx });
     await api.register(fleetViewRoutes, { ctx });
     await api.register(settingsRoutes, { ctx });
