@@ -19,6 +19,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { hostRoutes } from './routes/hosts.ts';
 import { containerRoutes } from './routes/containers.ts';
 import { containerRuntimeRoutes } from './routes/container-runtime.ts';
+import { containerTerminalRoutes } from './routes/container-terminal.ts';
 import { imageRoutes } from './routes/images.ts';
 import { networkRoutes } from './routes/networks.ts';
 import { volumeRoutes } from './routes/volumes.ts';
@@ -110,6 +111,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(hostRoutes, { ctx });
     await api.register(containerRoutes, { ctx });
     await api.register(containerRuntimeRoutes, { ctx });
+    await api.register(containerTerminalRoutes, { ctx });
     await api.register(imageRoutes, { ctx });
     await api.register(networkRoutes, { ctx });
     await api.register(volumeRoutes, { ctx });

@@ -1,12 +1,12 @@
 // What runs inside a container on any registered host: logs (last lines, or
 // followed as NDJSON), exec (checked by the admin-only rule: not into a container
-// that owns its host), one stats sample, and top.
+// that owns its host), stats (one sample or a stream), and top.
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { topContainer } from '../../docker/containers.ts';
 import { followContainerLogs, getContainerLogs } from '../../docker/container-logs.ts';
-import { getContainerStats, cpuPercent } from '../../docker/container-stats.ts';
+import { getContainerStats, cpuPercent, streamContainerStats } from '../../docker/container-stats.ts';
 import { runExec } from '../../docker/exec.ts';
 import { splitLines } from '../../docker/stream.ts';
 import { clientGone, sendNdjson } from '../ndjson-reply.ts';
@@ -69,11 +69,28 @@ export const containerRuntimeRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> 
 
   app.get('/hosts/:host/containers/:id/stats', {
     config: read,
-    schema: { tags: ['containers'], summary: 'One resource-usage sample, with CPU percent computed', params: hostObjectParams, response: { 200: dockerObject } },
-  }, async (req) => {
+    schema: {
+      tags: ['containers'], summary: 'One resource-usage sample, with CPU percent computed; stream=true: one such sample a second as NDJSON until the client leaves',
+      params: hostObjectParams, querystring: z.object({ stream: boolish.default(false) }), response: { 200: dockerObject },
+    },
+  }, async (req, reply) => {
     const { docker } = await fleet.docker(req.params.host);
-    const stats = await getContainerStats(docker, req.params.id);
-    return { ...stats, cpu_percent: cpuPercent(stats) };
+    if (!req.query.stream) {
+      const stats = await getContainerStats(docker, req.params.id);
+      return { ...stats, cpu_percent: cpuPercent(stats) };
+    }
+    const ctl = clientGone(req);
+    const samples = streamContainerStats(docker, req.params.id, { signal: ctl.signal });
+    // Probe the first sample so an unknown container is a 404, not a 200 with an error line.
+    const first = await samples.next();
+    async function* all() {
+      if (!first.done) yield first.value;
+      yield* samples;
+    }
+    async function* withCpu() {
+      for await (const stats of all()) yield { ...stats, cpu_percent: cpuPercent(stats) };
+    }
+    return sendNdjson(reply, withCpu(), ctl, (err) => ({ error: (err as Error).message }));
   });
 
   app.get('/hosts/:host/containers/:id/top', {
