@@ -13,6 +13,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'undici';
 import { labState, type LabState } from '../lab/fixture.ts';
 import { ADMIN_PASSWORD, startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
+import { spawnAgent, type AgentProcess } from '../helpers/agent-process.ts';
 import { accessibilityProblems, launchBrowser, noChromium, screenshot, watchConsole } from './browser.ts';
 
 const run = promisify(execFile);
@@ -59,6 +60,7 @@ describe('a container\'s page: terminal, stats, events', { skip, concurrency: fa
   let problems: string[];
   let containerId: string;
   let terminalUrl: string;
+  let agent: AgentProcess | undefined;
   const name = `${tag}-shell`;
 
   const docker = (...args: string[]) => run('docker', ['-H', lab.nodes[0]!.unix, ...args], { timeout: 60_000 });
@@ -88,7 +90,9 @@ describe('a container\'s page: terminal, stats, events', { skip, concurrency: fa
   });
 
   after(async () => {
+    await agent?.kill();
     await docker('rm', '-f', name).catch(() => undefined);
+    await run('docker', ['-H', lab.nodes[1]!.unix, 'rm', '-f', `${tag}-agent-shell`], { timeout: 60_000 }).catch(() => undefined);
     await browser?.close();
     await server?.close();
   });
@@ -227,5 +231,23 @@ describe('a container\'s page: terminal, stats, events', { skip, concurrency: fa
     await page.getByRole('link', { name: 'Containers' }).click();
     await page.locator('section.terminal').waitFor({ state: 'detached' });
     await waitFor('no terminal shells left in the container', async () => (await shells()) === 0 || undefined, 15_000, 200);
+  });
+
+  test('on an agent host the terminal works the same (through the agent tunnel)', async () => {
+    const node = lab.nodes[1]!;
+    const created = await server.admin.post('/api/v1/enroll-tokens', { kind: 'single' });
+    assert.equal(created.status, 201);
+    agent = spawnAgent({ netns: node.netns, env: { FLOTILLA_SERVER_ADDR: `${lab.net}.0.1:${server.handle.cluster!.port}`, FLOTILLA_ENROLL_TOKEN: created.body.token, FLOTILLA_HOST_NAME: `${tag}-agent`, FLOTILLA_DOCKER_HOST: node.unix } });
+    await waitFor('the agent host connected', async () => (await server.admin.get(`/api/v1/hosts/${tag}-agent`)).body?.status === 'connected', 30_000);
+    const { stdout } = await run('docker', ['-H', node.unix, 'run', '-d', '--name', `${tag}-agent-shell`, lab.images.busybox1, 'sleep', '600'], { timeout: 60_000 });
+    const ws = new WebSocket(`${server.url}/api/v1/hosts/${tag}-agent/containers/${stdout.trim()}/terminal`, { headers: { authorization: `Bearer ${server.admin.token}` } });
+    ws.binaryType = 'arraybuffer';
+    let text = '';
+    ws.onmessage = (e) => { text += Buffer.from(e.data as ArrayBuffer).toString('utf8'); };
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => { ws.onclose = (e) => resolve({ code: e.code, reason: e.reason }); });
+    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+    ws.send(new TextEncoder().encode('echo agent-$((20+22)); exit\r'));
+    assert.deepEqual(await closed, { code: 1000, reason: 'exited with code 0' });
+    assert.match(text, /^agent-42\s*$/m);
   });
 });
