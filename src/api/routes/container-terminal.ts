@@ -92,9 +92,10 @@ async function hangUp(docker: DockerClient, containerId: string, execId: string,
 
 /** A close reason is at most 123 bytes of UTF-8. */
 function closeReason(text: string): string {
-  let out = text;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -2) + '…';
-  return out;
+  if (Buffer.byteLength(text) <= 123) return text;
+  let out = text.slice(0, 120);
+  while (Buffer.byteLength(out) > 120) out = out.slice(0, -1);
+  return `${out}…`;
 }
 
 /**
