@@ -101,7 +101,9 @@ test('offline journal: survives an agent restart, replayed once on reconnect, cl
 async function signIn(url: string) {
   const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
   const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  const tok = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: 't' }) });
+  // A session's changes carry its CSRF token (from the login answer).
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  const tok = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-flotilla-csrf': csrfToken }, body: JSON.stringify({ name: 't' }) });
   return apiClient(url, ((await tok.json()) as { token: string }).token);
 }
 

@@ -6,6 +6,9 @@ import crypto from 'node:crypto';
 import { labState, type LabState } from '../lab/fixture.ts';
 import { startTestServer, waitFor, type TestServer } from '../helpers/server.ts';
 import { readNdjson } from '../helpers/ndjson.ts';
+import { DockerClient } from '../../src/docker/client.ts';
+import { createTransport } from '../../src/transports/index.ts';
+import { pushImage, removeImage, tagImage } from '../../src/docker/images.ts';
 
 let srv: TestServer;
 let lab: LabState;
@@ -117,8 +120,16 @@ test('logs follow of an unknown container is a 404, not a stream', async () => {
 });
 
 test('images: pull from the lab registry with progress, inspect, remove', async () => {
-  const ref = lab.images.busybox2;
-  await srv.admin.request('DELETE', api(`n1/images/${encodeURIComponent(ref)}?force=true`));
+  // A tag of our own in the registry: the lab's busybox images are used by other suites' containers meanwhile.
+  const ref = `${lab.registry.lab}/flt-pull-test:${crypto.randomBytes(4).toString('hex')}`;
+  const docker = new DockerClient(createTransport({ url: lab.nodes[0]!.unix, label: 'n1' }));
+  try {
+    await tagImage(docker, lab.images.busybox1, ref);
+    for await (const m of pushImage(docker, ref)) void m;
+    await removeImage(docker, ref);
+  } finally {
+    await docker.close();
+  }
   const res = await fetch(`${srv.url}${api('n1/images/pull?progress=true')}`, {
     method: 'POST', headers: { authorization: `Bearer ${srv.admin.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ image: ref }),
   });

@@ -149,7 +149,8 @@ async function waitReady(cfg: LabConfig, name: string): Promise<void> {
 
 /** node.json with the engine's ID and hostname; the swarm fields survive a restart. */
 async function recordEngine(cfg: LabConfig, name: string): Promise<void> {
-  const info = await engineInfo(cfg, name);
+  // A Swarm manager that restarts answers /info only once its swarm component is up: seconds on a busy machine.
+  const info = await engineInfo(cfg, name, 60_000);
   const old = await readRecord(cfg, name);
   const index = (await readIndex(cfg, name)) ?? 0;
   await writeRecord(cfg, {
