@@ -16,7 +16,8 @@ import type { Swarm } from '../swarm/swarm.ts';
 import type { SpecGate } from '../swarm/services.ts';
 import { STACK_LABEL } from '../swarm/stacks.ts';
 import type { PlannedData, StackPlan } from './types.ts';
-import { sameSpec } from './spec-compare.ts';
+import { coveredBy, sameSpec } from './spec-compare.ts';
+import type { Strategy, StrategyName, StrategyOptions, StrategyOutcome } from './strategies/types.ts';
 import { KEEP_EXISTING_SECRET } from './secret-files.ts';
 
 export const IMAGE_LABEL = 'com.docker.stack.image';
@@ -25,11 +26,21 @@ export type ResolveImage = 'always' | 'changed' | 'never';
 export type DeployStep =
   | { type: 'step'; kind: 'network' | 'secret' | 'config'; name: string; action: 'created' | 'exists' | 'external' | 'updated' }
   | { type: 'step'; kind: 'service'; name: string; action: 'created' | 'updated' | 'unchanged' | 'removed'; image?: string; warnings?: string[] }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | { type: 'strategy'; strategy: StrategyName; service: string; step: string; detail?: string };
+
+/** A strategy other than rolling, for the services it applies to (src/stacks/strategies/). */
+export interface StrategyPlan {
+  name: StrategyName;
+  run: Strategy;
+  options: StrategyOptions;
+  signal: AbortSignal;
+}
 
 export interface DeployOptions {
   prune: boolean;
   resolveImage: ResolveImage;
+  strategy?: StrategyPlan;
   /** The admin-only rule for the caller, judged on the manager that takes each write. */
   gate: SpecGate;
   onStep: (s: DeployStep) => void;
@@ -39,6 +50,8 @@ export interface ServiceChange {
   name: string;
   id: string;
   action: 'created' | 'updated' | 'unchanged' | 'removed';
+  /** Set when a strategy did the update: it also waited, watched and rolled back if it had to. */
+  strategy?: StrategyOutcome & { name: StrategyName };
 }
 
 export class StackDeployer {
@@ -58,12 +71,13 @@ export class StackDeployer {
     const changes: ServiceChange[] = [];
     for (const planned of plan.services) {
       const spec = withDataIds(planned.spec, secretIds, configIds);
-      changes.push(await this.service(cluster, planned.name, spec, existing.get(planned.name), on, opts));
+      changes.push(await this.service(cluster, plan.stack, planned.composeName, planned.name, spec, existing.get(planned.name), on, opts));
     }
     if (opts.prune) {
       const keep = new Set(plan.services.map((s) => s.name));
       for (const [name, svc] of existing) {
-        if (keep.has(name)) continue;
+        // A strategy's second version (…-green, …-canary) is its own to remove.
+        if (keep.has(name) || svc.Spec.Labels?.['flotilla.bluegreen.of'] || svc.Spec.Labels?.['flotilla.canary.of']) continue;
         await on((d) => removeService(d, svc.ID));
         opts.onStep({ type: 'step', kind: 'service', name, action: 'removed' });
         changes.push({ name, id: svc.ID, action: 'removed' });
@@ -134,7 +148,7 @@ export class StackDeployer {
     return ids;
   }
 
-  private async service(cluster: string, name: string, planned: ServiceSpec, current: SwarmService | undefined, on: <T>(fn: (d: DockerClient) => Promise<T>) => Promise<T>, opts: DeployOptions): Promise<ServiceChange> {
+  private async service(cluster: string, stack: string, composeName: string, name: string, planned: ServiceSpec, current: SwarmService | undefined, on: <T>(fn: (d: DockerClient) => Promise<T>) => Promise<T>, opts: DeployOptions): Promise<ServiceChange> {
     const spec = structuredClone(planned);
     const image = spec.TaskTemplate.ContainerSpec!.Image;
     const query = opts.resolveImage === 'always' || (opts.resolveImage === 'changed' && (!current || current.Spec.Labels?.[IMAGE_LABEL] !== image));
@@ -157,6 +171,15 @@ export class StackDeployer {
     }
     // `docker stack deploy` has no --force: the service's ForceUpdate stays what it is.
     spec.TaskTemplate.ForceUpdate = current.Spec.TaskTemplate.ForceUpdate;
+    const strategy = opts.strategy;
+    if (strategy && (!strategy.options.services || strategy.options.services.includes(composeName)) && !coveredBy(spec, current.Spec)) {
+      opts.onStep({ type: 'step', kind: 'service', name, action: 'updated', image: spec.TaskTemplate.ContainerSpec!.Image, warnings });
+      const outcome = await strategy.run({
+        swarm: this.swarm, cluster, stack, name, composeName, spec, current, gate: opts.gate, signal: strategy.signal, options: strategy.options,
+        emit: (e) => opts.onStep(e),
+      });
+      return { name, id: outcome.id, action: 'updated', strategy: { ...outcome, name: strategy.name } };
+    }
     const before = current.Spec;
     await this.swarm.withManager(cluster, async (d, manager) => {
       await opts.gate(manager, spec, current.ID);

@@ -11,6 +11,9 @@ import { BadRequest, Conflict, NotFound } from '../errors.ts';
 import type { Swarm } from '../swarm/swarm.ts';
 import { SwarmServices, type SpecGate } from '../swarm/services.ts';
 import { waitForConvergence, type ConvergeDone } from '../swarm/service-convergence.ts';
+import { inspectService, updateService } from '../docker/swarm.ts';
+import { STRATEGIES } from './strategies/index.ts';
+import type { StrategyName, StrategyOptions } from './strategies/types.ts';
 import { listServices } from '../docker/swarm.ts';
 import { STACK_LABEL } from '../swarm/stacks.ts';
 import { loadCompose } from './compose/index.ts';
@@ -26,15 +29,16 @@ export interface DeployRequest extends StackInput {
   stack: string;
   prune?: boolean;
   resolveImage?: ResolveImage;
-  /** rolling (the engine's update config) for now; blue-green and canary come with W6. */
-  strategy?: 'rolling';
+  /** rolling (the engine's update config, then Flotilla's rollback on failure), blue-green or canary. */
+  strategy?: StrategyName;
+  strategyOptions?: StrategyOptions;
   convergeTimeoutMs?: number;
 }
 
 export interface ServiceOutcome {
   name: string;
   action: ServiceChange['action'];
-  outcome: ConvergeDone['outcome'] | 'not_waited';
+  outcome: ConvergeDone['outcome'] | 'not_waited' | 'aborted';
   message: string;
   running?: number;
   desired?: number;
@@ -49,6 +53,8 @@ export class Stacks {
   private readonly services: SwarmServices;
   private readonly deployer: StackDeployer;
   private readonly running = new Map<string, string>();
+  /** Running deploys by deployment ID: abort() signals them. */
+  private readonly aborts = new Map<string, AbortController>();
 
   constructor(deps: { swarm: Swarm; store: Store; log: Logger }) {
     this.swarm = deps.swarm;
@@ -61,6 +67,7 @@ export class Stacks {
   /** Load and convert only: what a deploy would send (400 on a bad file, before anything is recorded). */
   plan(req: DeployRequest): StackPlan {
     if (!STACK_NAME.test(req.stack)) throw new BadRequest('a stack name is 1-63 letters, digits, _ . - starting with a letter or digit', 'body.name');
+    if (req.strategy && req.strategy !== 'rolling' && !STRATEGIES[req.strategy]) throw new BadRequest(`strategy "${req.strategy}" is not available on this server`, 'body.strategy');
     return convertStack(loadCompose(req), req.stack);
   }
 
@@ -84,24 +91,31 @@ export class Stacks {
       await this.store.deployments.start({
         id, cluster_id: cluster.id, stack: req.stack, strategy: req.strategy ?? 'rolling', compose: req.compose,
         env: JSON.stringify(req.env ?? {}), files: JSON.stringify(withoutSecretFiles(req)),
-        options: JSON.stringify({ prune: req.prune ?? false, resolveImage: req.resolveImage ?? 'always' }),
+        options: JSON.stringify({ prune: req.prune ?? false, resolveImage: req.resolveImage ?? 'always', strategyOptions: req.strategyOptions ?? {} }),
         redeploy_of: who.redeployOf ?? null, started_by: who.user, started_at: nowIso(),
       });
       emit({ type: 'deployment', id, status: 'running' });
       const outcome: ServiceOutcome[] = [];
       let error: string | null = null;
+      const abort = new AbortController();
+      this.aborts.set(id, abort);
       try {
+        const strategy = req.strategy && req.strategy !== 'rolling'
+          ? { name: req.strategy, run: STRATEGIES[req.strategy]!, options: req.strategyOptions ?? {}, signal: abort.signal }
+          : undefined;
         const changes = await this.deployer.apply(cluster.id, plan, {
-          prune: req.prune ?? false, resolveImage: req.resolveImage ?? 'always', gate: who.gate, onStep: emit,
+          prune: req.prune ?? false, resolveImage: req.resolveImage ?? 'always', gate: who.gate, onStep: emit, strategy,
         });
-        outcome.push(...(await this.converge(cluster.id, changes, req.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS, emit)));
+        outcome.push(...(await this.converge(cluster.id, changes, req.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS, emit, abort.signal)));
         const bad = outcome.filter((o) => o.outcome !== 'converged' && o.outcome !== 'not_waited');
         if (bad.length) error = bad.map((o) => `${o.name}: ${o.outcome} (${o.message})`).join('; ');
       } catch (err) {
-        error = (err as Error).message;
+        error = abort.signal.aborted ? `aborted: ${(err as Error).message}` : (err as Error).message;
         this.log.warn({ stack: req.stack, cluster: cluster.name, err: error }, 'stack deploy failed');
+      } finally {
+        this.aborts.delete(id);
       }
-      const status = error ? 'failed' : 'succeeded';
+      const status = deploymentStatus(error, outcome, abort.signal.aborted);
       await this.store.deployments.finish(id, { status, outcome, error, warnings: plan.warnings, durationMs: Date.now() - started });
       emit({ type: 'deployment', id, status });
       return (await this.store.deployments.find(id))!;
@@ -118,14 +132,60 @@ export class Stacks {
     });
   }
 
-  /** Waits for every created or updated service, in parallel; unchanged and removed ones are not waited for. */
-  private async converge(clusterId: string, changes: ServiceChange[], timeoutMs: number, emit: (e: DeployEvent) => void): Promise<ServiceOutcome[]> {
+  /**
+   * Waits for every created or updated service, in parallel; unchanged and removed
+   * ones are not waited for, and a strategy has already waited for its own. A
+   * rolling update that pauses (task failures over the service's threshold, a
+   * failing healthcheck), times out or is aborted is rolled back with the
+   * engine's rollback, and the reason recorded.
+   */
+  private async converge(clusterId: string, changes: ServiceChange[], timeoutMs: number, emit: (e: DeployEvent) => void, signal: AbortSignal): Promise<ServiceOutcome[]> {
     return Promise.all(changes.map(async (c): Promise<ServiceOutcome> => {
       if (c.action === 'unchanged' || c.action === 'removed') return { name: c.name, action: c.action, outcome: 'not_waited', message: c.action };
-      const done = await waitForConvergence(this.swarm, this.services, clusterId, c.id, { timeoutMs, expect: c.action === 'updated' ? 'update' : 'any' });
+      if (c.strategy) {
+        emit({ type: 'converge', service: c.name, outcome: c.strategy.outcome, message: c.strategy.message });
+        return { name: c.name, action: c.action, outcome: c.strategy.outcome, message: `${c.strategy.name}: ${c.strategy.message}` };
+      }
+      let done: ConvergeDone;
+      try {
+        done = await waitForConvergence(this.swarm, this.services, clusterId, c.id, { timeoutMs, expect: c.action === 'updated' ? 'update' : 'any', signal });
+      } catch (err) {
+        if (!signal.aborted) throw err;
+        if (c.action !== 'updated') return { name: c.name, action: c.action, outcome: 'aborted', message: 'aborted by the user while it converged' };
+        return this.rollBack(clusterId, c, 'aborted by the user', timeoutMs, emit);
+      }
+      if (signal.aborted && c.action === 'updated') return this.rollBack(clusterId, c, 'aborted by the user', timeoutMs, emit);
       emit({ type: 'converge', service: c.name, outcome: done.outcome, message: done.message });
-      return { name: c.name, action: c.action, outcome: done.outcome, message: done.message, running: done.running, desired: done.desired };
+      const result: ServiceOutcome = { name: c.name, action: c.action, outcome: done.outcome, message: done.message, running: done.running, desired: done.desired };
+      if (c.action !== 'updated' || done.outcome === 'converged' || done.outcome === 'rolled_back' || done.outcome === 'removed') return result;
+      return this.rollBack(clusterId, c, signal.aborted ? 'aborted by the user' : `${done.outcome}: ${done.message}`, timeoutMs, emit);
     }));
+  }
+
+  /** The engine's rollback to the previous spec (as `docker service rollback`), then waits for it. */
+  private async rollBack(clusterId: string, c: ServiceChange, why: string, timeoutMs: number, emit: (e: DeployEvent) => void): Promise<ServiceOutcome> {
+    try {
+      await this.swarm.withManager(clusterId, async (d) => {
+        const svc = await inspectService(d, c.id);
+        await updateService(d, c.id, svc.Version.Index, svc.Spec, { rollback: 'previous' });
+      });
+      const back = await waitForConvergence(this.swarm, this.services, clusterId, c.id, { timeoutMs, expect: 'any' });
+      const message = `rolled back (${why}); the previous spec is ${back.outcome === 'converged' ? 'running again' : `${back.outcome}: ${back.message}`}`;
+      emit({ type: 'converge', service: c.name, outcome: why.startsWith('aborted') ? 'aborted' : 'rolled_back', message });
+      return { name: c.name, action: c.action, outcome: why.startsWith('aborted') ? 'aborted' : 'rolled_back', message, running: back.running, desired: back.desired };
+    } catch (err) {
+      return { name: c.name, action: c.action, outcome: 'paused', message: `${why}; the rollback failed too: ${(err as Error).message}` };
+    }
+  }
+
+  /** Aborts a running deploy: what it updated is rolled back. */
+  abort(clusterRef: string, deploymentId: string): Promise<DeploymentRow> {
+    return this.deployment(clusterRef, deploymentId).then((row) => {
+      const ctl = this.aborts.get(row.id);
+      if (!ctl) throw new Conflict(`deployment ${row.id} is ${row.status}, not running on this server`);
+      ctl.abort(new Error('aborted by the user'));
+      return row;
+    });
   }
 
   /** Deploys a recorded deployment again (rollback). Secrets whose content Flotilla never kept must still exist in the cluster. */
@@ -166,12 +226,21 @@ export class Stacks {
   }
 }
 
+function deploymentStatus(error: string | null, outcome: ServiceOutcome[], aborted: boolean): 'succeeded' | 'failed' | 'rolled_back' | 'aborted' {
+  if (aborted) return 'aborted';
+  if (!error) return 'succeeded';
+  return outcome.some((o) => o.outcome === 'rolled_back') && outcome.every((o) => ['rolled_back', 'converged', 'not_waited'].includes(o.outcome)) ? 'rolled_back' : 'failed';
+}
+
 /** A stored deployment as a request again; secret files were never stored, so they stand for "the secret as it is in the cluster". */
 function requestOf(row: DeploymentRow): DeployRequest {
   const files = JSON.parse(row.files) as Record<string, string>;
   for (const p of secretFilePaths(row.compose)) files[p] ??= KEEP_EXISTING_SECRET;
-  const options = JSON.parse(row.options) as { prune: boolean; resolveImage: ResolveImage };
-  return { stack: row.stack, compose: row.compose, env: JSON.parse(row.env) as Record<string, string>, files, prune: options.prune, resolveImage: options.resolveImage };
+  const options = JSON.parse(row.options) as { prune: boolean; resolveImage: ResolveImage; strategyOptions?: StrategyOptions };
+  return {
+    stack: row.stack, compose: row.compose, env: JSON.parse(row.env) as Record<string, string>, files, prune: options.prune, resolveImage: options.resolveImage,
+    strategy: row.strategy as StrategyName, strategyOptions: options.strategyOptions,
+  };
 }
 
 function withoutSecretFiles(req: DeployRequest): Record<string, string> {

@@ -18,7 +18,7 @@ export class DeploymentsRepo {
     await this.db.insertInto('stack_deployments').values({ ...row, status: 'running', finished_at: null, duration_ms: null, outcome: null, error: null, warnings: null }).execute();
   }
 
-  async finish(id: string, result: { status: 'succeeded' | 'failed'; outcome: unknown; error: string | null; warnings: string[]; durationMs: number }): Promise<void> {
+  async finish(id: string, result: { status: 'succeeded' | 'failed' | 'rolled_back' | 'aborted'; outcome: unknown; error: string | null; warnings: string[]; durationMs: number }): Promise<void> {
     await this.db.updateTable('stack_deployments').set({
       status: result.status, outcome: JSON.stringify(result.outcome), error: result.error, warnings: JSON.stringify(result.warnings),
       duration_ms: Math.round(result.durationMs), finished_at: nowIso(),

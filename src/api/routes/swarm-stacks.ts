@@ -26,7 +26,20 @@ const deployBody = z.object({
   files: z.record(z.string().max(4096), z.string().max(MAX_FILE)).optional().describe('contents of the files the Compose file names (env_file, secrets, configs), by the path written in it'),
   prune: z.boolean().default(false),
   resolveImage: z.enum(['always', 'changed', 'never']).default('always'),
-  strategy: z.enum(['rolling']).default('rolling'),
+  strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
+  strategyOptions: z.strictObject({
+    services: z.array(z.string().min(1).max(64)).min(1).max(100).optional().describe('Compose service names the strategy applies to (default: every one that changes)'),
+    probe: z.strictObject({
+      port: z.number().int().min(1).max(65535), path: z.string().regex(/^\//, 'starts with /').max(1024),
+      requests: z.number().int().min(1).max(1000).optional(), maxErrorRate: z.number().min(0).max(1).optional(),
+    }).optional().describe('an HTTP probe run from inside the stack network'),
+    steps: z.array(z.number().int().min(1).max(100)).min(1).max(20)
+      .refine((a) => a.every((v, i) => i === 0 || v > a[i - 1]!) && a[a.length - 1] === 100, 'increasing percentages ending at 100')
+      .optional().describe('canary: percent of replicas on the new version at each step'),
+    stepSeconds: z.number().int().min(1).max(3600).optional().describe('canary: how long each step is watched'),
+    keepOldRunning: z.boolean().optional().describe('blue-green: keep the old version running after the switch'),
+    removeOldAfterSeconds: z.number().int().min(0).max(86_400).optional().describe('blue-green: when to remove the old version'),
+  }).optional(),
   convergeTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
 });
 const deploymentSchema = z.object({
@@ -34,7 +47,7 @@ const deploymentSchema = z.object({
   startedBy: z.string().nullable(), startedAt: z.string(), finishedAt: z.string().nullable(), durationMs: z.number().nullable(),
   redeployOf: z.string().nullable(), error: z.string().nullable(), warnings: z.array(z.string()),
   outcome: z.array(z.object({ name: z.string(), action: z.string(), outcome: z.string(), message: z.string(), running: z.number().optional(), desired: z.number().optional() })),
-  options: z.object({ prune: z.boolean(), resolveImage: z.string() }),
+  options: z.object({ prune: z.boolean(), resolveImage: z.string(), strategyOptions: z.record(z.string(), z.unknown()).optional() }),
   compose: z.string().optional(), env: z.record(z.string(), z.string()).optional(),
 });
 
@@ -82,7 +95,10 @@ export const swarmStackRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
     },
   }, async (req, reply) => {
     const b = req.body;
-    const request = { stack: b.name, compose: b.compose, env: b.env, files: b.files, prune: b.prune, resolveImage: b.resolveImage, strategy: b.strategy, convergeTimeoutMs: b.convergeTimeoutSeconds * 1000 };
+    const request = {
+      stack: b.name, compose: b.compose, env: b.env, files: b.files, prune: b.prune, resolveImage: b.resolveImage,
+      strategy: b.strategy, strategyOptions: b.strategyOptions, convergeTimeoutMs: b.convergeTimeoutSeconds * 1000,
+    };
     // Bad files are refused here, before anything is recorded or streamed.
     stacks.plan(request);
     req.auditDetail = `stack=${b.name} prune=${b.prune} resolveImage=${b.resolveImage}`;
@@ -124,6 +140,17 @@ export const swarmStackRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = asyn
       params: deploymentParams, querystring: z.object({ against: z.string().min(1).max(64) }),
     },
   }, async (req) => stacks.diff(req.params.cluster, req.query.against, req.params.id));
+
+  app.post('/swarm/clusters/:cluster/deployments/:id/abort', {
+    config: manage('swarm.stack.abort'),
+    schema: {
+      tags: ['stacks'], summary: 'Abort a running deploy: what it updated is rolled back (the deploy\'s own answer reports the outcome)',
+      params: deploymentParams, response: { 202: z.object({ id: z.string(), aborting: z.literal(true) }) },
+    },
+  }, async (req, reply) => {
+    const row = await stacks.abort(req.params.cluster, req.params.id);
+    return reply.status(202).send({ id: row.id, aborting: true as const });
+  });
 
   app.post('/swarm/clusters/:cluster/deployments/:id/redeploy', {
     config: manage('swarm.stack.redeploy'),
