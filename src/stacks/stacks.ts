@@ -24,6 +24,8 @@ import type { StackInput, StackPlan } from './types.ts';
 
 export const STACK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 const CONVERGE_TIMEOUT_MS = 300_000;
+/** A deploy answers when its services converge: poll often enough that the answer is not late by much. */
+const CONVERGE_POLL_MS = 200;
 
 export interface DeployRequest extends StackInput {
   stack: string;
@@ -148,7 +150,7 @@ export class Stacks {
       }
       let done: ConvergeDone;
       try {
-        done = await waitForConvergence(this.swarm, this.services, clusterId, c.id, { timeoutMs, expect: c.action === 'updated' ? 'update' : 'any', signal });
+        done = await waitForConvergence(this.swarm, this.services, clusterId, c.id, { timeoutMs, expect: c.action === 'updated' ? 'update' : 'any', signal, pollMs: CONVERGE_POLL_MS });
       } catch (err) {
         if (!signal.aborted) throw err;
         if (c.action !== 'updated') return { name: c.name, action: c.action, outcome: 'aborted', message: 'aborted by the user while it converged' };
