@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './stats-chart.css';
 import { path } from '../api.ts';
+import { followNdjson } from '../ndjson.ts';
 import { bytes } from './ui.tsx';
 
 /** The parts of an engine stats sample we chart (the stream line is the engine's object plus cpu_percent). */
@@ -126,23 +127,12 @@ export function StatsCharts({ host, id }: { host: string; id: string }) {
     };
     void (async () => {
       try {
-        const res = await fetch(`/api/v1${path`/hosts/${host}/containers/${id}/stats`}?stream=true`, { signal: ctl.signal, credentials: 'same-origin' });
-        if (!res.ok || !res.body) throw new Error(((await res.json().catch(() => ({}))) as { message?: string }).message ?? `HTTP ${res.status}`);
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let rest = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          rest += value;
-          const parts = rest.split('\n');
-          rest = parts.pop()!;
-          for (const p of parts) {
-            if (!p) continue;
-            const line = JSON.parse(p) as StatsLine;
+        await followNdjson<StatsLine>(`/api/v1${path`/hosts/${host}/containers/${id}/stats`}?stream=true`, ctl.signal, (lines) => {
+          for (const line of lines) {
             if (line.error) throw new Error(line.error);
             add(line);
           }
-        }
+        });
         setNote('The stats stream ended (the container stopped?).');
       } catch (err) {
         if (!ctl.signal.aborted) setNote((err as Error).message);

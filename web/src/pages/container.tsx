@@ -4,6 +4,7 @@
 import type { ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
+import { followNdjson } from '../ndjson.ts';
 import { useLiveRefresh, useResource } from '../hooks.ts';
 import { onLive, type LiveMessage } from '../live.ts';
 import './container.css';
@@ -86,20 +87,9 @@ function Logs({ host, id }: { host: string; id: string }) {
     setError(undefined);
     void (async () => {
       try {
-        const res = await fetch(`/api/v1${path`/hosts/${host}/containers/${id}/logs`}?follow=true&tail=200`, { signal: ctl.signal, credentials: 'same-origin' });
-        if (!res.ok || !res.body) throw new Error(((await res.json().catch(() => ({}))) as { message?: string }).message ?? `HTTP ${res.status}`);
         setLines([]);
-        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-        let rest = '';
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          rest += value;
-          const parts = rest.split('\n');
-          rest = parts.pop()!;
-          const add = parts.filter(Boolean).map((p) => JSON.parse(p) as { stream: string; line: string; error?: string });
-          if (add.length) setLines((old) => [...old, ...add].slice(-MAX_LINES));
-        }
+        await followNdjson<{ stream: string; line: string; error?: string }>(`/api/v1${path`/hosts/${host}/containers/${id}/logs`}?follow=true&tail=200`, ctl.signal,
+          (add) => setLines((old) => [...old, ...add].slice(-MAX_LINES)));
         setFollowing(false);
       } catch (err) {
         if (!ctl.signal.aborted) setError((err as Error).message);

@@ -7,7 +7,7 @@ import { can } from '../../session.ts';
 import { navigate } from '../../router.ts';
 import { ErrorNote, Page, Status, ago } from '../../components/ui.tsx';
 import { useClusterLive } from './live.ts';
-import { followNdjson } from './ndjson.ts';
+import { followNdjson } from '../../ndjson.ts';
 import { RemoveButton, RollbackButton, ScaleForm, UpdateImageForm } from './service-actions.tsx';
 import { Replicas } from './services.tsx';
 import { clusterHref } from './cluster.tsx';
