@@ -18,6 +18,7 @@ import { STACK_LABEL } from '../swarm/stacks.ts';
 import type { PlannedData, StackPlan } from './types.ts';
 import { coveredBy, sameSpec } from './spec-compare.ts';
 import type { Strategy, StrategyName, StrategyOptions, StrategyOutcome } from './strategies/types.ts';
+import { STRATEGY_LABELS } from './strategies/index.ts';
 import { KEEP_EXISTING_SECRET } from './secret-files.ts';
 
 export const IMAGE_LABEL = 'com.docker.stack.image';
@@ -77,7 +78,7 @@ export class StackDeployer {
       const keep = new Set(plan.services.map((s) => s.name));
       for (const [name, svc] of existing) {
         // A strategy's second version (…-green, …-canary) is its own to remove.
-        if (keep.has(name) || svc.Spec.Labels?.['flotilla.bluegreen.of'] || svc.Spec.Labels?.['flotilla.canary.of']) continue;
+        if (keep.has(name) || STRATEGY_LABELS.some((l) => svc.Spec.Labels?.[l])) continue;
         await on((d) => removeService(d, svc.ID));
         opts.onStep({ type: 'step', kind: 'service', name, action: 'removed' });
         changes.push({ name, id: svc.ID, action: 'removed' });
