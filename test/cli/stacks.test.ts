@@ -90,6 +90,12 @@ test('bad input: a missing file and a schema error are named; exit 1', { skip },
   assert.match(bad.stderr, /services\.app\.deploy\.replicas/);
   const usage = await cli(['stack', 'deploy', bed.cluster, STACK]);
   assert.equal(usage.code, 2, usage.stderr);
+  const steps = await cli(['stack', 'deploy', bed.cluster, STACK, '-c', path.join(dir, 'stack.yml'), '--strategy', 'canary', '--steps', '10,50']);
+  assert.equal(steps.code, 2);
+  assert.match(steps.stderr, /--steps .*ending at 100/);
+  const strategy = await cli(['stack', 'deploy', bed.cluster, STACK, '-c', path.join(dir, 'stack.yml'), '--strategy', 'purple']);
+  assert.equal(strategy.code, 2);
+  assert.match(strategy.stderr, /--strategy/);
 });
 
 test('stack rm removes its services, network and secret', { skip }, async () => {

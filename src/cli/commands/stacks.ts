@@ -4,7 +4,7 @@
 // recorded, their diff, and deploying one again (rollback).
 import fs from 'node:fs';
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import YAML from 'yaml';
 import { apiPath } from '../client/api-client.ts';
 import { emit, renderTable, shortId, str } from '../client/output.ts';
@@ -12,6 +12,11 @@ import { clientCommand, commandGroup, connect, intInRange, type ClientFlags } fr
 
 interface DeployFlags extends ClientFlags {
   composeFile: string;
+  strategy: 'rolling' | 'blue-green' | 'canary';
+  only?: string[];
+  steps?: number[];
+  stepSeconds?: number;
+  probe?: { port: number; path: string };
   envFile?: string[];
   prune?: boolean;
   resolveImage: 'always' | 'changed' | 'never';
@@ -29,8 +34,18 @@ export function registerStackCommands(program: Command): void {
     .option('--prune', 'remove services no longer in the file')
     .addOption(new Option('--resolve-image <when>', 'pin images by registry digest').choices(['always', 'changed', 'never']).default('always'))
     .option('--timeout <seconds>', 'how long each service may take to converge (5–3600)', intInRange(5, 3600), 300)
+    .addOption(new Option('--strategy <name>', 'how changed services are updated').choices(['rolling', 'blue-green', 'canary']).default('rolling'))
+    .option('--only <service...>', 'the Compose services the strategy applies to (default: every one that changes)')
+    .option('--steps <percents>', 'canary: percent of replicas at each step, ending at 100 (e.g. 10,50,100)', parseSteps)
+    .option('--step-seconds <s>', 'canary: how long each step is watched (1–3600)', intInRange(1, 3600))
+    .option('--probe <port:path>', 'an HTTP probe run from inside the stack network (e.g. 8080:/healthz)', parseProbe)
     .action(async (cluster: string, name: string, flags: DeployFlags) => {
-      const body = { name, ...readComposeBundle(flags.composeFile, flags.envFile ?? []), prune: Boolean(flags.prune), resolveImage: flags.resolveImage, convergeTimeoutSeconds: flags.timeout };
+      const strategyOptions = flags.strategy === 'rolling' ? undefined
+        : { services: flags.only, steps: flags.steps, stepSeconds: flags.stepSeconds, probe: flags.probe };
+      const body = {
+        name, ...readComposeBundle(flags.composeFile, flags.envFile ?? []), prune: Boolean(flags.prune), resolveImage: flags.resolveImage,
+        convergeTimeoutSeconds: flags.timeout, strategy: flags.strategy, strategyOptions,
+      };
       const client = await connect(flags);
       let final: Deployment | undefined;
       for await (const e of client.stream<Record<string, any>>('POST', apiPath`/swarm/clusters/${cluster}/stacks`, { query: { progress: true }, body })) {
@@ -94,8 +109,23 @@ function registerDeploymentCommands(program: Command): void {
   });
 }
 
+function parseSteps(value: string): number[] {
+  const steps = value.split(',').map((v) => Number(v.trim()));
+  if (!steps.length || steps.some((n) => !Number.isInteger(n) || n < 1 || n > 100) || steps.at(-1) !== 100) {
+    throw new InvalidArgumentError('comma-separated whole percentages ending at 100, e.g. 10,50,100');
+  }
+  return steps;
+}
+
+function parseProbe(value: string): { port: number; path: string } {
+  const m = /^(\d{1,5}):(\/.*)$/.exec(value);
+  if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new InvalidArgumentError('PORT:/path, e.g. 8080:/healthz');
+  return { port: Number(m[1]), path: m[2]! };
+}
+
 function describeEvent(e: Record<string, any>): string {
   if (e.type === 'warning') return `warning: ${e.message}`;
+  if (e.type === 'strategy') return `${e.service}: ${e.strategy} — ${e.step}${e.detail ? ` (${e.detail})` : ''}`;
   if (e.type === 'deployment') return `deployment ${e.id}: ${e.status}`;
   if (e.type === 'converge') return `${e.service}: ${e.outcome} — ${e.message}`;
   const verb: Record<string, string> = { created: 'Created', updated: 'Updated', unchanged: 'Unchanged', removed: 'Removed', exists: 'Kept', external: 'Using external' };
