@@ -1,8 +1,8 @@
 // The dashboard as a new user meets it, in real Chromium against a real server
 // and lab engines: setup wizard → add a direct host → a container started with
-// the docker CLI appears live → its logs stream as they are written → stop it
-// from the UI → generate an enrollment token, start an agent with it, the host
-// appears live → revoke it. Then a viewer: no actions shown, and the API
+// the docker CLI appears live → its logs stream as they are written → type in
+// its exec terminal and read the answer → stop it from the UI → generate an
+// enrollment token, start an agent with it, the host appears live → revoke it. Then a viewer: no actions shown, and the API
 // refuses them anyway. Each page is checked with axe-core; screenshots go to docs/screenshots/.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config.ts';
 import { startServer, type ServerHandle } from '../../src/server.ts';
 import { apiClient } from '../helpers/server.ts';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { accessibilityProblems, launchBrowser, noChromium, screenshot, watchConsole } from './browser.ts';
 
 const run = promisify(execFile);
@@ -87,7 +88,7 @@ describe('dashboard journey', { skip, concurrency: false }, () => {
     await a11y('hosts');
   });
 
-  test('a container started with the docker CLI appears live; its logs stream; stopping it from the UI stops it', async () => {
+  test('a container started with the docker CLI appears live; its logs stream; its terminal answers; stopping it from the UI stops it', async () => {
     await page.getByRole('link', { name: 'Containers' }).click();
     await page.getByRole('list', { name: 'containers' }).waitFor();
     const name = `${tag}-ticker`;
@@ -108,6 +109,14 @@ describe('dashboard journey', { skip, concurrency: false }, () => {
       return all.length > 0 && Number(all[all.length - 1]![1]) >= n + 2;
     }, first, { timeout: 15_000 });
     await a11y('container');
+    // The exec terminal: type a command, read the shell's answer on the screen (not the echo of what was typed).
+    await page.locator('section.terminal[data-state="open"]').waitFor({ timeout: 20_000 });
+    const screen = () => page.locator('.terminal .xterm-rows').innerText();
+    await waitFor('the shell prompt', async () => /#\s*$/m.test(await screen()) || undefined, 15_000);
+    await page.locator('.termbox').click();
+    await page.keyboard.type('echo journey-$((6*7))');
+    await page.keyboard.press('Enter');
+    await page.locator('.terminal .xterm-rows').getByText(/^journey-42$/).first().waitFor({ timeout: 15_000 });
     await page.getByRole('button', { name: 'Stop' }).click();
     await page.locator('dd [data-status="exited"]').waitFor({ timeout: 30_000 });
     const { stdout } = await docker(lab.nodes[0]!.unix, 'inspect', '-f', '{{.State.Status}}', name);
