@@ -83,7 +83,7 @@ describe('swarm pages', { skip, concurrency: false }, () => {
     await row.locator('[data-status="connected"]').waitFor({ timeout: 20_000 });
     await row.locator('[data-field="managers"]', { hasText: '3/3' }).waitFor();
     await row.locator('[data-field="nodes"]', { hasText: '5/5' }).waitFor();
-    assert.match(await row.innerText(), /flt-node[123]/, 'the leader is one of the managers');
+    assert.match(await row.innerText(), new RegExp(`${bed.lab.prefix}-node[123]`), 'the leader is one of the managers');
     await a11y(page, 'swarm', 'swarm');
   });
 
@@ -121,7 +121,7 @@ describe('swarm pages', { skip, concurrency: false }, () => {
     await page.waitForURL(`**/swarm/${bed.cluster}/services/${name}`);
     const running = page.locator('table[aria-label="tasks"] tbody tr[data-state="running"]');
     await waitFor('two running tasks listed', async () => (await running.count()) === 2, 30_000);
-    assert.match(await running.first().innerText(), /flt-node\d/, 'a task shows its node');
+    assert.match(await running.first().innerText(), new RegExp(`${bed.lab.prefix}-node\\d`), 'a task shows its node');
     await page.getByLabel('log lines').getByText(`hello-from-${name}`).first().waitFor({ timeout: 30_000 });
     await a11y(page, 'service');
 
