@@ -132,6 +132,17 @@ test('two of three managers gone: 503 that names every manager tried', async () 
   const alive = names.filter((n) => !killed.has(n));
   await lab().killEngine(alive[0]!);
   killed.add(alive[0]!);
+  // A raft leader steps down only after an election timeout without a majority: until the last manager
+  // itself says it has no leader, it still answers (rightly) — wait for that before asking through us.
+  const last = names.find((n) => !killed.has(n))!;
+  await waitFor('the last manager without a leader', async () => {
+    try {
+      await dockerApi(lab().api(last), 'GET', '/nodes', { timeoutMs: 5000 });
+      return false;
+    } catch {
+      return true;
+    }
+  }, 60_000, 500);
   const r = await timed(['service', 'ls'], 90_000);
   console.log(`service ls without quorum: exit ${r.code} after ${r.ms} ms: ${r.stderr.trim()}`);
   assert.notEqual(r.code, 0);
