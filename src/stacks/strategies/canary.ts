@@ -32,7 +32,9 @@
 // down and is never updated but for its replica count, so any of those is the
 // new version's fault. Published ports stay with the current service only: a
 // host-mode port cannot be bound twice on one node, and ingress needs vip.
-// The HTTP probe (options.probe) is not run yet: probe.ts has not landed.
+// With `options.probe`, HTTP requests from a job inside the stack network
+// (probe.ts) go to the canary's own name during the watch, so the error rate
+// measured is the new version's alone; above `maxErrorRate` the step fails.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DockerClient } from '../../docker/client.ts';
 import { createService, inspectService, listServices, listTasks, removeService, updateService, type ServiceSpec, type SwarmService, type SwarmTask } from '../../docker/swarm.ts';
@@ -41,6 +43,7 @@ import type { Manager } from '../../swarm/manager-router.ts';
 import { SwarmServices } from '../../swarm/services.ts';
 import { convergeService, waitForConvergence, type ConvergeDone } from '../../swarm/service-convergence.ts';
 import { STACK_LABEL } from '../../swarm/stacks.ts';
+import { runProbe } from './probe.ts';
 import type { Strategy, StrategyContext, StrategyOutcome } from './types.ts';
 
 export const CANARY_OF_LABEL = 'flotilla.canary.of';
@@ -49,6 +52,9 @@ export const DEFAULT_STEP_SECONDS = 20;
 /** Long enough for a pull on every node; a task that fails ends the wait at once. */
 const CONVERGE_TIMEOUT_MS = 180_000;
 const WATCH_POLL_MS = 1000;
+/** A probe job's whole run: its pull, start and requests. */
+const PROBE_TIMEOUT_MS = 60_000;
+const DEFAULT_PROBE_REQUESTS = 10;
 const FAILED = new Set(['failed', 'rejected']);
 
 export const canary: Strategy = (ctx) => new CanaryRun(ctx).run();
@@ -129,7 +135,7 @@ class CanaryRun {
     const why = fallbackReason(this.ctx.current);
     const steps = why ? [100] : canarySteps(this.ctx.options.steps);
     if (!why) await this.clearLeftover();
-    this.emit('start', why ? `canary not possible (${why}): updated rolling instead` : `steps ${steps.join('% → ')}%, ${this.stepSeconds} s each, of ${this.n} tasks${this.ctx.options.probe ? '; the HTTP probe is not run (not available yet)' : ''}`);
+    this.emit('start', why ? `canary not possible (${why}): updated rolling instead` : `steps ${steps.join('% → ')}%, ${this.stepSeconds} s each, of ${this.n} tasks${this.ctx.options.probe ? `, probed at :${this.ctx.options.probe.port}${this.ctx.options.probe.path}` : ''}`);
     let at = 'start';
     try {
       for (const p of steps) {
@@ -152,8 +158,8 @@ class CanaryRun {
     // The canary runs before the current gives up tasks: capacity never dips.
     await this.scaleCurrent(split.current);
     this.emit(`${p}% watching`, `${split.canary} canary / ${split.current} current tasks for ${this.stepSeconds} s`);
-    await this.watch();
-    this.passed.push(`${p}%`);
+    const probed = await this.watch(`${p}%`);
+    this.passed.push(probed ? `${p}% (probe ${probed})` : `${p}%`);
     this.emit(`${p}% passed`);
   }
 
@@ -264,17 +270,45 @@ class CanaryRun {
     }
   }
 
-  /** Polls the canary's tasks for stepSeconds; the whole task history counts, so a failure between polls is seen too. */
-  private async watch(): Promise<void> {
+  /**
+   * Polls the canary's tasks for stepSeconds (the whole task history counts, so a failure between polls is seen too),
+   * with the probe, if any, running meanwhile; a step lasting longer than stepSeconds waits for the probe's verdict.
+   */
+  private async watch(step: string): Promise<string | null> {
+    // Settled into a value at once: when a task failure ends the step first, the probe's own end is no unhandled rejection.
+    const probing = this.probe(step).then((ok) => ({ ok }), (err: Error) => ({ err }));
     const deadline = Date.now() + this.stepSeconds * 1000;
     for (;;) {
       const tasks = await this.ctx.swarm.withManager(this.ctx.cluster, (d) => listTasks(d, { filters: { service: [this.canaryId!] } }), { signal: this.ctx.signal });
       const problem = canaryTaskProblem(tasks.filter((t) => t.ServiceID === this.canaryId));
       if (problem) throw new StepFailed(problem);
       const left = deadline - Date.now();
-      if (left <= 0) return;
+      if (left <= 0) break;
       await sleep(Math.min(WATCH_POLL_MS, left), undefined, { signal: this.ctx.signal });
     }
+    const probed = await probing;
+    if ('err' in probed) throw probed.err;
+    return probed.ok;
+  }
+
+  /** HTTP requests to the canary's own name (only its tasks answer it) from a job on its first network; "k/n ok", or null without a probe. */
+  private async probe(step: string): Promise<string | null> {
+    const probe = this.ctx.options.probe;
+    if (!probe) return null;
+    const spec = canarySpec(this.ctx, 1);
+    const network = (spec.TaskTemplate.Networks as { Target: string }[])[0]?.Target;
+    if (!network) throw new StepFailed('the probe needs the service on a network, and it is on none');
+    const url = `http://${spec.Name}:${probe.port}${probe.path.startsWith('/') ? '' : '/'}${probe.path}`;
+    const requests = probe.requests ?? DEFAULT_PROBE_REQUESTS;
+    const r = await runProbe({
+      swarm: this.ctx.swarm, cluster: this.ctx.cluster, network, url, requests, timeoutMs: PROBE_TIMEOUT_MS, signal: this.ctx.signal,
+      // The new version's own image and placement: it is known to be pullable there.
+      image: spec.TaskTemplate.ContainerSpec!.Image, constraints: spec.TaskTemplate.Placement?.Constraints ?? [],
+    });
+    const total = Math.max(1, r.ok + r.failed);
+    if (r.failed / total > (probe.maxErrorRate ?? 0)) throw new StepFailed(`probe ${url}: ${r.failed} of ${r.ok + r.failed} requests failed (${r.errors.slice(0, 3).join('; ')})`);
+    this.emit(`${step} probed`, `${url}: ${r.ok} of ${r.ok + r.failed} requests answered`);
+    return `${r.ok}/${r.ok + r.failed} ok`;
   }
 
   private async removeCanary(): Promise<void> {
