@@ -177,6 +177,28 @@ describe('blue-green strategy', { skip, concurrency: false }, () => {
     assert.equal(r.ok, 3, JSON.stringify(r));
   });
 
+  test('instant rollback while the old version is kept: blue kept running gets the name back, green removed', async () => {
+    const blue = await createBlue('keep');
+    const abort = new AbortController();
+    const ctx = context(blue, 'keep', webSpec('keep', images.busybox2, 'v2'), { keepOldRunning: true, removeOldAfterSeconds: 300 }, { signal: abort.signal });
+    let abortedAt = 0;
+    const emit = ctx.emit;
+    ctx.emit = (e) => {
+      emit(e);
+      if (e.step !== 'holding-old') return;
+      abortedAt = Date.now();
+      abort.abort(new Error('rolled back by the test'));
+    };
+    const out = await blueGreen(ctx);
+    assert.equal(out.outcome, 'aborted', `${out.message}\n${JSON.stringify(ctx.events)}`);
+    process.stdout.write(`# blue-green rollback from the hold: ${Math.round((Date.now() - abortedAt) / 100) / 10} s until blue served alone again\n`);
+    const now = await on((d) => inspectService(d, blue.ID));
+    assert.deepEqual(now.Spec.TaskTemplate.Networks, blue.Spec.TaskTemplate.Networks, 'blue carries the alias again');
+    assert.equal(await exists(`${STACK}_keep${GREEN_SUFFIX}`), false);
+    const r = await probeAlias('keep');
+    assert.equal(r.ok, 3, JSON.stringify(r));
+  });
+
   test('a stack deploy with strategy blue-green switches through the REST API', async () => {
     // Registered here until src/stacks/strategies/index.ts lists it (the server runs in this process).
     STRATEGIES['blue-green'] ??= blueGreen;

@@ -4,7 +4,8 @@
 // rolls out step by step (the split seen in the replicas and in what the stack's
 // DNS answers for the Compose name) to the current service, canary removed; an
 // abort mid-step rolls back; an in-place update that fails is rolled back by
-// the engine. Services are pinned to one node (the agent host): other suites
+// the engine; a canary failing its HTTP probe is rolled back; and end to end, a
+// stack deploy with strategy canary through the REST API. Services are pinned to one node (the agent host): other suites
 // drain node4 meanwhile. dnsrr everywhere (this kernel has no IPVS).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -210,5 +211,54 @@ describe('canary strategy', { skip, concurrency: false }, () => {
     assert.match(out.message, /the in-place update rolled back|rolled_back/);
     assert.ok(events.some((e) => e.step === '100%'));
     await assertRolledBack(name, current);
+  });
+  test('a canary that answers its HTTP probe with errors is rolled back at the first step', async () => {
+    const { ctx, events, current, name } = await setUp('p', { steps: [25, 100], stepSeconds: 3, probe: { port: 8080, path: '/index.html', requests: 5 } },
+      { command: ['sh', '-c', 'mkdir -p /empty && exec httpd -f -p 8080 -h /empty'], env: ['VERSION=2'] });
+    const out = await canary(ctx);
+    assert.equal(out.outcome, 'rolled_back', out.message);
+    assert.match(out.message, new RegExp(`^step 25% failed: probe http://${canaryName(name)}:8080/index.html: 5 of 5 requests failed`), out.message);
+    assert.ok(!events.some((e) => e.step === '25% probed'));
+    process.stdout.write(`# probe rollback: ${out.message}\n`);
+    await assertRolledBack(name, current);
+  });
+
+  test('end to end: a stack deploy with strategy canary rolls the changed service out through its steps (probe included)', async () => {
+    const stack = `${STACK}e`;
+    const compose = (image: string, version: string) => `services:
+  web:
+    image: ${image}
+    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    environment:
+      VERSION: "${version}"
+    deploy:
+      replicas: ${N}
+      endpoint_mode: dnsrr
+      placement:
+        constraints: [node.hostname == ${pinned.hostname}]
+      update_config:
+        parallelism: 2
+        delay: 0s
+        monitor: 2s
+`;
+    const deploy = (body: Record<string, unknown>) => bed.admin.post(`${bed.base}/stacks`, { name: stack, resolveImage: 'never', convergeTimeoutSeconds: 120, ...body });
+    try {
+      const v1 = await deploy({ compose: compose(bed.lab.images.busybox1, '1') });
+      assert.equal(v1.body.status, 'succeeded', JSON.stringify(v1.body));
+      const v2 = await deploy({ compose: compose(bed.lab.images.busybox2, '2'), strategy: 'canary', strategyOptions: { steps: [50, 100], stepSeconds: 3, probe: { port: 8080, path: '/' } } });
+      assert.equal(v2.status, 201, JSON.stringify(v2.body));
+      assert.equal(v2.body.status, 'succeeded', JSON.stringify(v2.body));
+      assert.equal(v2.body.strategy, 'canary');
+      const web = v2.body.outcome.find((o: { name: string }) => o.name === `${stack}_web`);
+      assert.equal(web.outcome, 'converged', JSON.stringify(web));
+      process.stdout.write(`# canary deploy: ${web.message} (${v2.body.durationMs ?? v2.body.duration_ms} ms)\n`);
+      assert.match(web.message, /^canary: canary steps 50% \(probe 10\/10 ok\) passed \(3 s each\); \S+ runs the new version, 4\/4 tasks; canary removed$/);
+      assert.equal(await findByName(canaryName(`${stack}_web`)), undefined, 'no canary left');
+      const svc = (await findByName(`${stack}_web`))!;
+      assert.equal(svc.Spec.TaskTemplate.ContainerSpec?.Image, bed.lab.images.busybox2);
+      assert.equal(svc.Spec.Mode?.Replicated?.Replicas, N);
+    } finally {
+      await bed.admin.request('DELETE', `${bed.base}/stacks/${stack}`).catch(() => undefined);
+    }
   });
 });
