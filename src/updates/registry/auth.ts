@@ -67,7 +67,10 @@ function splitChallenges(text: string): RawChallenge[] {
         for (i++; i < text.length && text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] ?? '' : text[i];
         i++;
       } else {
-        value = token();
+        // RFC 7235 says token here; be lenient with servers that leave a URL unquoted.
+        const start = i;
+        while (i < text.length && !/[\s,]/.test(text[i])) i++;
+        value = text.slice(start, i);
       }
       challenge.params[key.toLowerCase()] = value;
     }
