@@ -296,3 +296,18 @@ test('logs name the target and scheme://host, never URL tokens or secrets, even 
     await echo.close();
   }
 });
+
+test('Retry-After is read as seconds or an HTTP date; backoff doubles within its jitter', async () => {
+  const { parseRetryAfter, backoff } = await import('../../src/updates/notify/deliver.ts');
+  const now = Date.parse('2025-03-04T03:00:00Z');
+  assert.equal(parseRetryAfter('7', now), 7000);
+  assert.equal(parseRetryAfter('Tue, 04 Mar 2025 03:00:30 GMT', now), 30_000);
+  assert.equal(parseRetryAfter('Tue, 04 Mar 2025 02:00:00 GMT', now), 0);
+  assert.equal(parseRetryAfter('soon', now), undefined);
+  assert.equal(parseRetryAfter(null, now), undefined);
+  for (let attempt = 1; attempt <= 8; attempt++) {
+    const d = backoff(attempt, { baseDelayMs: 100, maxDelayMs: 2000 });
+    const exp = Math.min(2000, 100 * 2 ** (attempt - 1));
+    assert.ok(d >= exp / 2 && d <= exp, `attempt ${attempt}: ${d}`);
+  }
+});
