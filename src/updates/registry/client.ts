@@ -117,7 +117,7 @@ export class RegistryClient {
   }
 
   private async resolveManifest(t: Target, platforms: boolean): Promise<RemoteManifest> {
-    const reference = t.ref.tag ?? t.ref.digest!;
+    const reference = t.ref.tag ?? t.ref.digest ?? 'latest';
     const head = await this.manifestRequest(t, 'HEAD', reference);
     const headDigest = header(head, 'docker-content-digest');
     const headType = mediaTypeOf(head);
