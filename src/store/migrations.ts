@@ -237,10 +237,72 @@ const stackDeployments = (): Migration => ({
   },
 });
 
+// Image updates (SPEC S15, S6): registries with sealed credentials, notification
+// targets, the last check per container, and every update run.
+const updates = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('registries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('host', 'text', (c) => c.notNull().unique())
+      .addColumn('username', 'text')
+      .addColumn('password_sealed', 'text')
+      .addColumn('insecure', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('skip_tls_verify', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('concurrency', 'integer', (c) => c.notNull().defaultTo(4))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('notification_targets')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('url_sealed', 'text', (c) => c.notNull())
+      .addColumn('secret_sealed', 'text')
+      .addColumn('events', 'text', (c) => c.notNull())
+      .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createTable('update_checks')
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('container_id', 'text', (c) => c.notNull())
+      .addColumn('container_name', 'text', (c) => c.notNull())
+      .addColumn('image_ref', 'text', (c) => c.notNull())
+      .addColumn('current_digest', 'text')
+      .addColumn('available_digest', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('policy', 'text', (c) => c.notNull())
+      .addColumn('policy_source', 'text', (c) => c.notNull())
+      .addColumn('warning', 'text')
+      .addColumn('error', 'text')
+      .addColumn('checked_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('update_checks_pk', ['host_id', 'container_id'])
+      .execute();
+    await db.schema.createTable('update_runs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('host_id', 'text', (c) => c.notNull())
+      .addColumn('container_name', 'text', (c) => c.notNull())
+      .addColumn('old_container_id', 'text', (c) => c.notNull())
+      .addColumn('new_container_id', 'text')
+      .addColumn('image_ref', 'text', (c) => c.notNull())
+      .addColumn('from_digest', 'text')
+      .addColumn('to_digest', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('trigger', 'text', (c) => c.notNull())
+      .addColumn('started_by', 'text')
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .addColumn('duration_ms', 'integer')
+      .addColumn('reason', 'text')
+      .addColumn('steps', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('update_runs_host').on('update_runs').columns(['host_id', 'started_at']).execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates() };
     },
   };
 }

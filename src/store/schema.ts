@@ -233,6 +233,79 @@ export interface StackDeploymentsTable {
   warnings: string | null;
 }
 
+/** A registry Flotilla checks and pulls from: credentials sealed with the SecretBox, never returned. */
+export interface RegistriesTable {
+  id: string;
+  /** host[:port] as it appears in image references; `docker.io` for Docker Hub. */
+  host: string;
+  username: string | null;
+  password_sealed: string | null;
+  /** 1: plain HTTP (explicit opt-in). */
+  insecure: number;
+  /** 1: HTTPS without verifying the certificate (explicit opt-in). */
+  skip_tls_verify: number;
+  /** Requests in flight to this registry at most. */
+  concurrency: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Where update notifications go. The URL and the signing secret are sealed (they often hold tokens). */
+export interface NotificationTargetsTable {
+  id: string;
+  name: string;
+  /** webhook | slack | ntfy */
+  kind: string;
+  url_sealed: string;
+  secret_sealed: string | null;
+  /** JSON array: update_available | updated | rolled_back | check_failed */
+  events: string;
+  enabled: number;
+  created_at: string;
+}
+
+/** The last update check of one container. */
+export interface UpdateChecksTable {
+  host_id: string;
+  container_id: string;
+  container_name: string;
+  image_ref: string;
+  current_digest: string | null;
+  available_digest: string | null;
+  /** up_to_date | update_available | pinned | error | unknown */
+  status: string;
+  /** auto | manual | pinned, as resolved */
+  policy: string;
+  /** label | override | default | fallback */
+  policy_source: string;
+  warning: string | null;
+  error: string | null;
+  checked_at: string;
+}
+
+/** One container update (SPEC S6), its steps and outcome. */
+export interface UpdateRunsTable {
+  id: string;
+  host_id: string;
+  container_name: string;
+  old_container_id: string;
+  new_container_id: string | null;
+  image_ref: string;
+  from_digest: string | null;
+  to_digest: string | null;
+  /** running | updated | rolled_back | failed | interrupted */
+  status: string;
+  /** auto | manual | self */
+  trigger: string;
+  started_by: string | null;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  reason: string | null;
+  /** JSON array of { step, at, message } */
+  steps: string;
+}
+
 export interface SettingsTable {
   key: string;
   value: string;
@@ -255,4 +328,8 @@ export interface Database {
   swarm_status_history: SwarmStatusHistoryTable;
   swarm_inventory: SwarmInventoryTable;
   stack_deployments: StackDeploymentsTable;
+  registries: RegistriesTable;
+  notification_targets: NotificationTargetsTable;
+  update_checks: UpdateChecksTable;
+  update_runs: UpdateRunsTable;
 }
