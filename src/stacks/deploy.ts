@@ -7,9 +7,9 @@
 // so a manager lost mid-deploy costs one retried step, not the deploy. Each
 // step is reported as it happens.
 import type { DockerClient } from '../docker/client.ts';
-import { createNetwork, listNetworks } from '../docker/networks.ts';
-import { createSwarmData, listSwarmData, updateSwarmData, type SwarmDataKind } from '../docker/secrets.ts';
-import { createService, inspectService, listServices, removeService, updateService, type ServiceSpec, type SwarmService } from '../docker/swarm.ts';
+import { listNetworks } from '../docker/networks.ts';
+import { listSwarmData, updateSwarmData, type SwarmDataKind } from '../docker/secrets.ts';
+import { inspectService, listServices, removeService, updateService, type ServiceSpec, type SwarmService } from '../docker/swarm.ts';
 import { inspectDistribution } from '../docker/images.ts';
 import { BadRequest, DockerApiError } from '../errors.ts';
 import type { Swarm } from '../swarm/swarm.ts';
@@ -20,6 +20,7 @@ import { coveredBy, sameSpec } from './spec-compare.ts';
 import type { Strategy, StrategyName, StrategyOptions, StrategyOutcome } from './strategies/types.ts';
 import { STRATEGY_LABELS } from './strategies/index.ts';
 import { KEEP_EXISTING_SECRET } from './secret-files.ts';
+import { createStackData, createStackNetwork, createStackService } from './create-once.ts';
 
 export const IMAGE_LABEL = 'com.docker.stack.image';
 export type ResolveImage = 'always' | 'changed' | 'never';
@@ -62,14 +63,14 @@ export class StackDeployer {
     this.swarm = swarm;
   }
 
-  async apply(cluster: string, plan: StackPlan, opts: DeployOptions): Promise<ServiceChange[]> {
+  /** `changes` fills as services are applied, so a caller whose deploy fails midway knows what was done. */
+  async apply(cluster: string, plan: StackPlan, opts: DeployOptions, changes: ServiceChange[] = []): Promise<ServiceChange[]> {
     const on = <T>(fn: (d: DockerClient) => Promise<T>) => this.swarm.withManager(cluster, fn);
     for (const w of plan.warnings) opts.onStep({ type: 'warning', message: w });
     await this.networks(plan, on, opts);
     const secretIds = await this.data('secrets', plan.stack, plan.secrets, on, opts);
     const configIds = await this.data('configs', plan.stack, plan.configs, on, opts);
     const existing = new Map((await on((d) => listServices(d, { filters: { label: [`${STACK_LABEL}=${plan.stack}`] } }))).map((s) => [s.Spec.Name!, s]));
-    const changes: ServiceChange[] = [];
     for (const planned of plan.services) {
       const spec = withDataIds(planned.spec, secretIds, configIds);
       changes.push(await this.service(cluster, plan.stack, planned.composeName, planned.name, spec, existing.get(planned.name), on, opts));
@@ -101,7 +102,7 @@ export class StackDeployer {
         opts.onStep({ type: 'step', kind: 'network', name: n.name, action: 'exists' });
         continue;
       }
-      await on((d) => createNetwork(d, { ...n.spec, Name: n.name }));
+      await on((d) => createStackNetwork(d, plan.stack, { ...n.spec, Name: n.name }));
       opts.onStep({ type: 'step', kind: 'network', name: n.name, action: 'created' });
     }
   }
@@ -129,7 +130,7 @@ export class StackDeployer {
         continue;
       }
       if (!found) {
-        const { ID } = await on((d) => createSwarmData(d, kind, p.spec));
+        const { ID } = await on((d) => createStackData(d, stack, kind, p.spec));
         ids.set(p.name, ID);
         opts.onStep({ type: 'step', kind: noun, name: p.name, action: 'created' });
         continue;
@@ -165,7 +166,7 @@ export class StackDeployer {
     if (!current) {
       const created = await this.swarm.withManager(cluster, async (d, manager) => {
         await opts.gate(manager, spec);
-        return createService(d, spec);
+        return createStackService(d, stack, spec);
       });
       opts.onStep({ type: 'step', kind: 'service', name, action: 'created', image: spec.TaskTemplate.ContainerSpec!.Image, warnings });
       return { name, id: created.ID, action: 'created' };

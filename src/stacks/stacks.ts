@@ -39,7 +39,8 @@ export interface DeployRequest extends StackInput {
 
 export interface ServiceOutcome {
   name: string;
-  action: ServiceChange['action'];
+  /** not_applied: the deploy failed before reaching this service. */
+  action: ServiceChange['action'] | 'not_applied';
   outcome: ConvergeDone['outcome'] | 'not_waited' | 'aborted';
   message: string;
   running?: number;
@@ -98,6 +99,7 @@ export class Stacks {
       });
       emit({ type: 'deployment', id, status: 'running' });
       const outcome: ServiceOutcome[] = [];
+      const changes: ServiceChange[] = [];
       let error: string | null = null;
       const abort = new AbortController();
       this.aborts.set(id, abort);
@@ -105,14 +107,15 @@ export class Stacks {
         const strategy = req.strategy && req.strategy !== 'rolling'
           ? { name: req.strategy, run: STRATEGIES[req.strategy]!, options: req.strategyOptions ?? {}, signal: abort.signal }
           : undefined;
-        const changes = await this.deployer.apply(cluster.id, plan, {
+        await this.deployer.apply(cluster.id, plan, {
           prune: req.prune ?? false, resolveImage: req.resolveImage ?? 'always', gate: who.gate, onStep: emit, strategy,
-        });
+        }, changes);
         outcome.push(...(await this.converge(cluster.id, changes, req.convergeTimeoutMs ?? CONVERGE_TIMEOUT_MS, emit, abort.signal)));
         const bad = outcome.filter((o) => o.outcome !== 'converged' && o.outcome !== 'not_waited');
         if (bad.length) error = bad.map((o) => `${o.name}: ${o.outcome} (${o.message})`).join('; ');
       } catch (err) {
         error = abort.signal.aborted ? `aborted: ${(err as Error).message}` : (err as Error).message;
+        if (outcome.length === 0) outcome.push(...partialOutcome(plan, changes, error));
         this.log.warn({ stack: req.stack, cluster: cluster.name, err: error }, 'stack deploy failed');
       } finally {
         this.aborts.delete(id);
@@ -259,3 +262,12 @@ export function changedPaths(a: unknown, b: unknown, at = ''): string[] {
   return [...keys].sort().flatMap((k) => changedPaths((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
 }
 
+
+/** A deploy that failed while applying: what was applied (not waited for) and what was not reached. */
+function partialOutcome(plan: StackPlan, changes: ServiceChange[], error: string): ServiceOutcome[] {
+  const done = new Map(changes.map((c) => [c.name, c]));
+  const applied = changes.map((c): ServiceOutcome => ({ name: c.name, action: c.action, outcome: 'not_waited', message: 'applied before the deploy failed; not waited for' }));
+  const missed = plan.services.filter((s) => !done.has(s.name))
+    .map((s): ServiceOutcome => ({ name: s.name, action: 'not_applied', outcome: 'not_waited', message: `not applied: ${error}` }));
+  return [...applied, ...missed];
+}

@@ -180,6 +180,29 @@ describe('native stack deploy', { skip, concurrency: false }, () => {
     assert.equal(((await bed.admin.get(`${bed.base}/deployments?stack=${STACK}b`)).body as unknown[]).length, 0, 'a refused deploy is not recorded');
   });
 
+  test('a deploy that fails midway is recorded with what was applied and what was not', async () => {
+    const stack = `${STACK}p`;
+    const svc = (name: string, constraint: string) => `  ${name}:\n    image: ${image}\n    command: sleep 3600\n    deploy:\n      endpoint_mode: dnsrr\n      placement:\n        constraints: ["${constraint}"]\n`;
+    // The engine refuses b's constraint at create: a is applied, c is never reached.
+    const compose = `services:\n${svc('a', `node.hostname == ${pinned}`)}${svc('b', 'node.hostname ~ nope')}${svc('c', `node.hostname == ${pinned}`)}`;
+    try {
+      const r = await bed.admin.post(`${bed.base}/stacks`, { name: stack, compose, resolveImage: 'never' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.equal(r.body.status, 'failed', JSON.stringify(r.body));
+      assert.match(r.body.error, /constraint/i);
+      const byName = new Map((r.body.outcome as { name: string; action: string; message: string }[]).map((o) => [o.name, o]));
+      assert.equal(byName.get(`${stack}_a`)?.action, 'created', JSON.stringify(r.body.outcome));
+      assert.equal(byName.get(`${stack}_b`)?.action, 'not_applied');
+      assert.equal(byName.get(`${stack}_c`)?.action, 'not_applied');
+      assert.match(byName.get(`${stack}_c`)!.message, /^not applied: /);
+      const stored = (await bed.admin.get(`${bed.base}/deployments/${r.body.id}`)).body;
+      assert.equal(stored.status, 'failed');
+      assert.deepEqual(stored.outcome, r.body.outcome, 'the record is the answer');
+    } finally {
+      await bed.admin.request('DELETE', `${bed.base}/stacks/${stack}`).catch(() => undefined);
+    }
+  });
+
   test('two deploys of one stack never run at once', async () => {
     const [a, b] = await Promise.all([deploy(composeFile(image, { withWorker: false })), deploy(composeFile(image, { withWorker: false }))]);
     const statuses = [a.status, b.status].sort();

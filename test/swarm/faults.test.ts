@@ -2,7 +2,8 @@
 // worker is not needed): the leader's engine SIGKILLed during a service update
 // (the call completes through another manager, the cluster shows the new
 // leader), and two of three managers stopped (quorum lost, with its reason;
-// healthy again once they return).
+// healthy again once they return), and the leader killed in the middle of a
+// stack deploy (the deploy goes on through another manager, recorded whole).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { lab, labState, type LabNode } from '../lab/fixture.ts';
@@ -10,6 +11,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { createService, inspectService, removeService, updateService } from '../../src/docker/swarm.ts';
 import { listServices } from '../../src/docker/swarm.ts';
+import { Stacks, type DeployEvent } from '../../src/stacks/stacks.ts';
 
 const skip = process.env.FLOTILLA_REQUIRE_LAB ? false : await labState().then(() => false, (e: Error) => e.message);
 const tag = `fx${process.pid % 100000}`;
@@ -78,6 +80,47 @@ describe('swarm faults', { skip, concurrency: false }, () => {
       await lab().startEngine(leaderHost);
       await healthy(3);
       await swarm().withManager(tag, (d) => removeService(d, ID)).catch(() => undefined);
+    }
+  });
+
+  test('the leader killed in the middle of a stack deploy: the deploy goes on through another manager and is recorded whole', async () => {
+    const c = await healthy(3);
+    const leaderHost = c.hosts.find((h: { nodeId: string }) => h.nodeId === c.leaderNodeId).name as string;
+    const stacks = new Stacks({ swarm: swarm(), store: srv.handle.store, log: srv.handle.log });
+    const stack = `${tag}st`;
+    const service = (k: string) => `  ${k}:\n    image: ${images.busybox1}\n    command: ["sleep", "3600"]\n    deploy:\n      endpoint_mode: dnsrr\n`;
+    const compose = `services:\n${['a', 'b', 'c', 'd'].map(service).join('')}`;
+    const events: DeployEvent[] = [];
+    let killed: Promise<void> | undefined;
+    const started = Date.now();
+    try {
+      const row = await stacks.deploy(tag, { stack, compose, resolveImage: 'never', convergeTimeoutMs: 120_000 }, {
+        user: 'admin', gate: async () => undefined,
+        onEvent: (e) => {
+          events.push(e);
+          // After the first service exists: the rest are created while the leader is gone.
+          if (!killed && e.type === 'step' && e.kind === 'service' && e.action === 'created') killed = lab().killEngine(leaderHost);
+        },
+      });
+      await killed;
+      assert.ok(killed, 'the leader was killed mid-deploy');
+      process.stdout.write(`# stack deploy with the leader killed after its first service: ${row.status} in ${Date.now() - started} ms\n`);
+      assert.equal(row.status, 'succeeded', JSON.stringify(row));
+      const stored = await stacks.deployment(tag, row.id);
+      assert.equal(stored.status, 'succeeded');
+      assert.ok(stored.finished_at, 'the deployment is recorded as finished');
+      const outcome = JSON.parse(stored.outcome ?? '[]') as { name: string }[];
+      assert.deepEqual(outcome.map((o) => o.name).sort(), ['a', 'b', 'c', 'd'].map((k) => `${stack}_${k}`));
+      const created = events.filter((e) => e.type === 'step' && e.kind === 'service' && e.action === 'created');
+      assert.equal(created.length, 4, JSON.stringify(events));
+      const services = await swarm().withManager(tag, (d) => listServices(d, { filters: { label: [`com.docker.stack.namespace=${stack}`] } }));
+      assert.equal(services.length, 4, 'each service created once');
+    } finally {
+      await killed?.catch(() => undefined);
+      await lab().startEngine(leaderHost);
+      await healthy(3);
+      const left = await swarm().withManager(tag, (d) => listServices(d, { filters: { label: [`com.docker.stack.namespace=${stack}`] } })).catch(() => []);
+      for (const s of left) await swarm().withManager(tag, (d) => removeService(d, s.ID)).catch(() => undefined);
     }
   });
 
