@@ -144,7 +144,7 @@ test('a flotilla agent process connects; host ls shows its kind; ping, pause, re
   const env = { FLOTILLA_SERVER_ADDR: agentAddr, FLOTILLA_ENROLL_TOKEN: await newToken(), FLOTILLA_HOST_NAME: name, FLOTILLA_CLUSTER_DIR: dir, FLOTILLA_DOCKER_HOST: node1.unix, FLOTILLA_LOG_LEVEL: 'info' };
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FLOTILLA_')));
   const child = spawn(BIN, ['agent'], { env: { ...base, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = collect(child);
+  const exited = collect(child, { timeoutMs: 10 * 60_000 }); // a long-lived agent: the default 60 s deadline would SIGKILL it on a loaded machine
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
