@@ -137,6 +137,21 @@ test('token auth: unauthorized without credentials and with wrong ones', async (
   await unauthorized(client(bob, WRONG).resolve(ref), /refused the credentials for repository team\/api \(token service 127\.0\.0\.1:\d+ answered 401\)/);
 });
 
+test('credentials are not sent to a plain-HTTP token service of an HTTPS registry', async () => {
+  const reg = await startRegistry({ kind: 'token', tokens }, { tls: true });
+  const hitsBefore = tokens.hits;
+  try {
+    const c = new RegistryClient({ access: (host) => ({ host, username: bob.username, password: bob.password, insecure: false, skipTlsVerify: true, concurrency: 1 }) });
+    clients.push(c);
+    const error = await c.resolve(parseImageRef(`${reg.host}/team/api:1`)).catch((e: unknown) => e);
+    assert.ok(error instanceof RegistryError && error.kind === 'bad_response', String(error));
+    assert.match(error.message, /sends credentials to a plain-HTTP token service \(127\.0\.0\.1:\d+\); refusing/);
+    assert.equal(tokens.hits, hitsBefore, 'the token service was never asked');
+  } finally {
+    await reg.stop();
+  }
+});
+
 test('no password or token appears in any error message or log line', () => {
   const logged = logLines.join('\n');
   assert.ok(logLines.length > 10, 'the client logged its requests');

@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ECDSA_SHA256, generateP256KeyPair, randomSerial, x509 } from '../../src/cluster/pki/x509.ts';
+import { ECDSA_SHA256, generateP256KeyPair, privateKeyToPem, randomSerial, x509 } from '../../src/cluster/pki/x509.ts';
 
 // ---- bcrypt ($2b$), for the htpasswd file docker-registry reads ----------------
 // No bcrypt package is installed, so it is written out here. Blowfish's initial
@@ -108,15 +108,17 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startRegistry(auth: RegistryAuthConfig = { kind: 'none' }): Promise<TestRegistry> {
+/** `tls`: HTTPS with a self-signed certificate for 127.0.0.1 (no client trusts it). */
+export async function startRegistry(auth: RegistryAuthConfig = { kind: 'none' }, opts: { tls?: boolean } = {}): Promise<TestRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
+  const tls = opts.tls ? await selfSignedTls(dir) : '';
   const lines = [
     'version: 0.1',
     'log: {level: warn}',
     `storage: {filesystem: {rootdirectory: ${path.join(dir, 'data')}}, delete: {enabled: true}}`,
-    `http: {addr: "${host}", secret: ${crypto.randomBytes(16).toString('hex')}}`,
+    `http: {addr: "${host}", secret: ${crypto.randomBytes(16).toString('hex')}${tls}}`,
   ];
   if (auth.kind === 'htpasswd') {
     fs.writeFileSync(path.join(dir, 'htpasswd'), auth.users.map((u) => `${u.username}:${bcryptHash(u.password)}\n`).join(''));
@@ -143,6 +145,18 @@ export async function startRegistry(auth: RegistryAuthConfig = { kind: 'none' })
   return { host, stop };
 }
 
+async function selfSignedTls(dir: string): Promise<string> {
+  const keys = await generateP256KeyPair();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerial(), name: 'CN=127.0.0.1', keys, signingAlgorithm: ECDSA_SHA256,
+    notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86_400_000),
+    extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
+  });
+  fs.writeFileSync(path.join(dir, 'tls.crt'), cert.toString('pem') + '\n');
+  fs.writeFileSync(path.join(dir, 'tls.key'), privateKeyToPem(keys.privateKey), { mode: 0o600 });
+  return `, tls: {certificate: ${path.join(dir, 'tls.crt')}, key: ${path.join(dir, 'tls.key')}}`;
+}
+
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
@@ -155,8 +169,9 @@ async function waitUntilAnswers(host: string, child: ChildProcess, logFile: stri
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`docker-registry on ${host} exited: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
-    const status = await fetch(`http://${host}/v2/`).then((r) => r.status, () => 0);
-    if (status === 200 || status === 401) return;
+    // Any HTTP answer, or TLS refusing our (untrusting) handshake, means it listens.
+    const status = await fetch(`http://${host}/v2/`).then((r) => r.status, (e: Error) => (/ECONNREFUSED/.test(String(e.cause)) ? 0 : 1));
+    if (status !== 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`docker-registry on ${host} did not answer within 15 s`);

@@ -98,6 +98,8 @@ test('a pinned digest resolves to itself; a missing tag or repository is not_fou
   const client = plainClient();
   const pushed = await pusher.pushImage('pinned', 'a');
   assert.equal((await client.resolve(parseImageRef(`${registry.host}/pinned@${pushed.digest}`))).digest, pushed.digest);
+  const moved = await pusher.pushImage('pinned', 'a');
+  assert.equal((await client.resolve(parseImageRef(`${registry.host}/pinned:a@${pushed.digest}`))).digest, moved.digest, 'tag and digest: the tag is followed');
   await rejectsWith(client.resolve(parseImageRef(`${registry.host}/pinned:nope`)), 'not_found', /has no manifest for 127\.0\.0\.1:\d+\/pinned:nope \(404\)/);
   await rejectsWith(client.resolve(parseImageRef(`${registry.host}/never/pushed:1`)), 'not_found');
   assert.equal(client.stats()[registry.host].errors, 2);
@@ -110,6 +112,20 @@ test('a closed port is unreachable; HTTPS to a plain-HTTP registry says to mark 
   const tls = new RegistryClient({ access: () => undefined });
   clients.push(tls);
   await rejectsWith(tls.resolve(parseImageRef(`${registry.host}/app/web:1`)), 'unreachable', /does not speak HTTPS.*mark it insecure/);
+});
+
+test('HTTPS with a self-signed certificate: refused with a hint, accepted with skipTlsVerify', async () => {
+  const tlsRegistry = await startRegistry({ kind: 'none' }, { tls: true });
+  try {
+    const ref = parseImageRef(`${tlsRegistry.host}/nothing:1`);
+    const verifying = new RegistryClient({ access: () => undefined });
+    const trusting = new RegistryClient({ access: (host) => ({ host, insecure: false, skipTlsVerify: true, concurrency: 1 }) });
+    clients.push(verifying, trusting);
+    await rejectsWith(verifying.resolve(ref), 'unreachable', /presented a certificate this server does not trust \(DEPTH_ZERO_SELF_SIGNED_CERT\); if the registry uses a self-signed certificate, enable "skip TLS verify"/);
+    await rejectsWith(trusting.resolve(ref), 'not_found', /has no manifest/);
+  } finally {
+    await tlsRegistry.stop();
+  }
 });
 
 test('a registry that does not answer in time is a timeout', async () => {
@@ -229,4 +245,14 @@ test('an aborted resolve stops at once with the caller\'s reason', async () => {
   setTimeout(() => controller.abort(new Error('check cancelled')), 50);
   await assert.rejects(pending, /check cancelled/);
   assert.equal(client.stats()[host].errors, 0, 'a cancel is not a registry error');
+
+  // Waiting for a slot: an abort takes it out of the queue.
+  const one = plainClient({ concurrency: 1, timeoutMs: 2000 });
+  const holding = one.resolve(parseImageRef(`${host}/x:1`)).catch((e: unknown) => e);
+  const queued = new AbortController();
+  const waiting = one.resolve(parseImageRef(`${host}/x:2`), { signal: queued.signal });
+  queued.abort(new Error('gave up waiting'));
+  await assert.rejects(waiting, /gave up waiting/);
+  assert.equal(one.stats()[host].requests, 1, 'the queued one never sent anything');
+  assert.ok(await holding instanceof RegistryError);
 });

@@ -134,7 +134,8 @@ export class RegistryClient {
 
   private readManifest(t: Target, get: HttpAnswer, expected: string | undefined, platforms: boolean): RemoteManifest {
     const computed = `sha256:${crypto.createHash('sha256').update(get.body).digest('hex')}`;
-    const claimed = header(get, 'docker-content-digest') ?? expected ?? t.ref.digest;
+    // A pinned digest is what we asked for only when the reference has no tag (a tag is asked by name).
+    const claimed = header(get, 'docker-content-digest') ?? expected ?? (t.ref.tag === undefined ? t.ref.digest : undefined);
     if (claimed?.startsWith('sha256:') && claimed !== computed) {
       throw this.badResponse(t, `sent a manifest whose content does not match its digest ${claimed}`);
     }
@@ -251,7 +252,7 @@ export class RegistryClient {
     return s;
   }
 
-  /** Exponential with full jitter between half and all of the step. */
+  /** Exponential, with jitter: somewhere between half and all of the step. */
   private backoff(attempt: number): number {
     const step = (this.opts.retryBaseMs ?? 500) * 2 ** attempt;
     return Math.round(step / 2 + Math.random() * (step / 2));

@@ -7,7 +7,7 @@ export class Semaphore {
   private limit: number;
 
   constructor(limit: number) {
-    this.limit = Math.max(1, limit);
+    this.limit = sane(limit);
   }
 
   get inFlight(): number {
@@ -67,7 +67,12 @@ export class Semaphore {
 
   /** A registry's concurrency was changed: applies to requests not yet started. */
   setLimit(limit: number): void {
-    this.limit = Math.max(1, limit);
+    this.limit = sane(limit);
     this.pump();
   }
+}
+
+/** A limit below 1 (or NaN) would queue every request forever. */
+function sane(limit: number): number {
+  return Number.isFinite(limit) && limit >= 1 ? Math.floor(limit) : 1;
 }
