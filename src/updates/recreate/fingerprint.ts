@@ -1,0 +1,68 @@
+// What "the same configuration" means when the old container is put back: the
+// inspect fields the update carries over, normalised, hashed for the journal
+// (so no environment value is written to disk) and compared field by field.
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { ContainerInspect } from '../../docker/container-types.ts';
+
+export interface ConfigSnapshot {
+  name: string;
+  image: string;
+  config: unknown;
+  hostConfig: unknown;
+  networks: Record<string, unknown>;
+  mounts: unknown[];
+}
+
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([k, v]) => [k, sortedKeys(v)]));
+}
+
+/** Per network what the user configured (addresses the engine assigned are left out). */
+function endpointConfig(settings: Record<string, unknown>): unknown {
+  const { IPAMConfig, Links, Aliases, DriverOpts } = settings;
+  const aliases = Array.isArray(Aliases) ? [...(Aliases as string[])].sort() : Aliases;
+  return { IPAMConfig: IPAMConfig ?? null, Links: Links ?? null, Aliases: aliases ?? null, DriverOpts: DriverOpts ?? null };
+}
+
+export function configSnapshot(inspect: ContainerInspect): ConfigSnapshot {
+  const networks: Record<string, unknown> = {};
+  for (const [name, settings] of Object.entries(inspect.NetworkSettings.Networks ?? {})) networks[name] = endpointConfig(settings);
+  const mounts = [...inspect.Mounts]
+    .map(({ Type, Name, Source, Destination, RW, Mode, Propagation }) => ({ Type, Name, Source, Destination, RW, Mode, Propagation }))
+    .sort((a, b) => (a.Destination < b.Destination ? -1 : 1));
+  return {
+    name: inspect.Name.replace(/^\//, ''),
+    image: inspect.Image,
+    config: sortedKeys(inspect.Config),
+    hostConfig: sortedKeys(inspect.HostConfig),
+    networks: sortedKeys(networks) as Record<string, unknown>,
+    mounts: sortedKeys(mounts) as unknown[],
+  };
+}
+
+export function configFingerprint(inspect: ContainerInspect): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(configSnapshot(inspect))).digest('hex')}`;
+}
+
+/** Names of the fields that differ, two levels deep (`hostConfig.Memory`, `networks.front`). */
+export function differingFields(before: ConfigSnapshot, after: ConfigSnapshot): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(before) as (keyof ConfigSnapshot)[]) {
+    const a = before[key];
+    const b = after[key];
+    if (isDeepStrictEqual(a, b)) continue;
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a)) {
+      out.push(key);
+      continue;
+    }
+    const fields = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const field of fields) {
+      if (!isDeepStrictEqual((a as Record<string, unknown>)[field], (b as Record<string, unknown>)[field])) out.push(`${key}.${field}`);
+    }
+  }
+  return out;
+}
