@@ -10,10 +10,6 @@ export class Semaphore {
     this.limit = sane(limit);
   }
 
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves with a release function once a slot is free; call it exactly once. */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     signal?.throwIfAborted();
@@ -37,15 +33,6 @@ export class Semaphore {
       this.waiters.push(waiter);
     });
     return this.releaser();
-  }
-
-  async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(signal);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
   }
 
   private releaser(): () => void {
