@@ -10,8 +10,9 @@ import { Metadata } from '@grpc/grpc-js';
 import type { EnrollResponse } from '../proto/generated/flotilla.ts';
 import { enrollmentClient } from './grpc-client.ts';
 import { saveIdentity, type AgentIdentity } from './identity.ts';
+import { VERSION } from '../version.ts';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = VERSION;
 const ENROLL_DEADLINE_MS = 15_000;
 
 export function splitAddr(addr: string): { host: string; port: number } {

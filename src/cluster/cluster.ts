@@ -22,8 +22,9 @@ import { enrollHandler } from './enrollment.ts';
 import { channelHandler } from './channel-handler.ts';
 import { tunnelHandler } from './tunnel-handler.ts';
 import { reportStateHandler } from './report-state.ts';
+import { VERSION } from '../version.ts';
 
-export const SERVER_VERSION = '0.1.0';
+export const SERVER_VERSION = VERSION;
 
 export interface NewEnrollToken {
   kind: 'single' | 'fleet';
