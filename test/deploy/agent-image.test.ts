@@ -84,6 +84,21 @@ test('the agent image enrolls from a container, turns healthy, and a newer image
   assert.deepEqual(image.Config.Healthcheck.Test, ['CMD', ...JSON.parse(/CMD (\[.*\])$/.exec(declared.find((c) => c.startsWith('HEALTHCHECK '))!)![1]!)]);
   assert.equal(image.Config.WorkingDir, '/app');
 
+  // Bad settings stop the container at once, naming the variable (exit 2, as a wrong flag).
+  for (const [env, named] of [[['FLOTILLA_AGENT_USER=nobody'], 'FLOTILLA_AGENT_USER'], [[], 'FLOTILLA_SERVER_ADDR']] as const) {
+    const bad: { Id: string } = await dockerApi<{ Id: string }>(engine, 'POST', `/containers/create?name=${tag}-bad-${named.toLowerCase()}`, { json: {
+      Image: images.v1, Env: [...env], Labels: { 'flotilla.test': tag }, HostConfig: { Binds: [`${engine.socketPath}:/var/run/docker.sock`] },
+    } });
+    created.push(bad.Id);
+    await dockerApi(engine, 'POST', `/containers/${bad.Id}/start`);
+    const exited: ContainerState = await waitFor(`${named} refused`, async (): Promise<ContainerState | false> => {
+      const s: ContainerState = (await inspect(bad.Id)).State;
+      return !s.Running && s.Status === 'exited' && s;
+    }, 30_000, 200);
+    assert.equal(exited.ExitCode, 2, await logsOf(bad.Id));
+    assert.match(await logsOf(bad.Id), new RegExp(`${named}: `));
+  }
+
   // v1: enrolls and connects from the container.
   await dockerApi(engine, 'POST', '/volumes/create', { json: { Name: volume, Labels: { 'flotilla.test': tag } } });
   const token = await al.token();
