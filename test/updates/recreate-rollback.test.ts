@@ -58,7 +58,9 @@ async function runOld(extra: Partial<ContainerCreateBody> = {}, image = images.r
     NetworkingConfig: { EndpointsConfig: { [network.name]: { IPAMConfig: { IPv4Address: network.ip(hostIndex++) }, Aliases: ['app'] } } },
   });
   cleanups.push(async () => {
-    const anonymous = (await inspectOrUndefined(docker, Id))?.Mounts.filter((m) => m.Type === 'volume') ?? [];
+    // By id (the old container) and by name (the one an update left in its place).
+    const holders = [await inspectOrUndefined(docker, Id), await inspectOrUndefined(docker, name)];
+    const anonymous = holders.flatMap((c) => c?.Mounts.filter((m) => m.Type === 'volume') ?? []);
     await removeContainersNamed(docker, name);
     for (const m of anonymous) await ignoreNotFound(removeVolume(docker, m.Name ?? '', { force: true }));
   });

@@ -172,3 +172,14 @@ export function randomSubnet(): { subnet: string; ip: (host: number) => string }
 export function withoutOwnIds(values: readonly string[] | null | undefined, id: string): string[] {
   return [...(values ?? [])].filter((v) => v !== id.slice(0, 12) && v !== id).sort();
 }
+
+/** Cleanups run last-in first-out (node:test runs `t.after` hooks in registration order). */
+export function deferrer(t: { after: (fn: () => Promise<void>) => void }): (fn: () => Promise<unknown>) => void {
+  const stack: Array<() => Promise<unknown>> = [];
+  t.after(async () => {
+    const errors: unknown[] = [];
+    for (const fn of stack.reverse()) await fn().catch((e: unknown) => errors.push(e));
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+  });
+  return (fn) => stack.push(fn);
+}

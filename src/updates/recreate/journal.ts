@@ -23,7 +23,7 @@ const inFlightSchema = z.object({
   host: z.string().optional(),
   oldImageId: z.string().optional(),
   newImageId: z.string().optional(),
-  configFingerprint: z.string().optional(),
+  configFingerprints: z.record(z.string(), z.string()).optional(),
 });
 
 /** Journal ids become file names: refuse anything that could leave the directory. */

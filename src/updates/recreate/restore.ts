@@ -5,7 +5,7 @@ import type { DockerClient } from '../../docker/client.ts';
 import { inspectContainer, removeContainer, renameContainer, startContainer } from '../../docker/containers.ts';
 import type { ContainerInspect } from '../../docker/container-types.ts';
 import { NotFound } from '../../errors.ts';
-import { configFingerprint, configSnapshot, differingFields } from './fingerprint.ts';
+import { configFingerprints, configSnapshot, differingFields, differingFingerprints } from './fingerprint.ts';
 import type { ConfigSnapshot } from './fingerprint.ts';
 import { errorMessage, StepRecorder } from './steps.ts';
 import type { InFlightUpdate, StepListener, UpdateJournal, UpdateResult } from './types.ts';
@@ -49,14 +49,13 @@ export async function restoreOldContainer(docker: DockerClient, rec: InFlightUpd
 /** Undefined when the restored container is what it was; otherwise what differs. */
 export function restoredProblem(restored: ContainerInspect, rec: InFlightUpdate, before?: ConfigSnapshot): string | undefined {
   if (rec.wasRunning && !restored.State.Running) return `it is not running (${restored.State.Status}, exit code ${restored.State.ExitCode})`;
-  if (before !== undefined) {
-    const fields = differingFields(before, configSnapshot(restored));
-    return fields.length === 0 ? undefined : `its configuration differs from before the update: ${fields.join(', ')}`;
-  }
-  if (rec.configFingerprint !== undefined && configFingerprint(restored) !== rec.configFingerprint) {
-    return 'its configuration differs from before the update (fingerprint mismatch)';
-  }
-  return undefined;
+  const fields =
+    before !== undefined
+      ? differingFields(before, configSnapshot(restored))
+      : rec.configFingerprints !== undefined
+        ? differingFingerprints(rec.configFingerprints, configFingerprints(restored))
+        : [];
+  return fields.length === 0 ? undefined : `its configuration differs from before the update: ${fields.join(', ')}`;
 }
 
 function recoveryResult(rec: InFlightUpdate, steps: StepRecorder, outcome: UpdateResult['outcome'], reason: string): UpdateResult {

@@ -73,8 +73,8 @@ export interface InFlightUpdate {
   host?: string;
   oldImageId?: string;
   newImageId?: string;
-  /** sha256 of the old container's carried configuration, checked after it is restored. */
-  configFingerprint?: string;
+  /** Per configuration field of the old container a short sha256, checked after it is restored. */
+  configFingerprints?: Record<string, string>;
 }
 
 export interface UpdateJournal {

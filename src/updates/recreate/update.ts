@@ -12,7 +12,7 @@ import { connectNetwork } from '../../docker/networks.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { buildRecreateSpec, containerName } from './create-spec.ts';
 import type { ImageDefaults, RecreateSpec } from './create-spec.ts';
-import { configFingerprint, configSnapshot } from './fingerprint.ts';
+import { configFingerprints, configSnapshot } from './fingerprint.ts';
 import { passHealthGate } from './health-gate.ts';
 import { checkUpdateId } from './journal.ts';
 import { pullForUpdate, repoDigest } from './pull.ts';
@@ -173,7 +173,7 @@ function inFlight(docker: DockerClient, id: string, prep: Prepared, pulled: Pull
     host: docker.label,
     oldImageId: before.Image,
     newImageId: pulled.image.Id,
-    configFingerprint: configFingerprint(before),
+    configFingerprints: configFingerprints(before),
   };
 }
 
