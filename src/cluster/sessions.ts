@@ -8,7 +8,7 @@ import type { AgentMessage, Command, CommandResult, ServerMessage } from '../pro
 import { HostTimeout, HostUnreachable } from '../errors.ts';
 
 export type ChannelCall = ServerDuplexStream<AgentMessage, ServerMessage>;
-type CommandBody = NonNullable<Command['body']>;
+export type CommandBody = NonNullable<Command['body']>;
 
 interface Pending<T> {
   resolve(value: T): void;

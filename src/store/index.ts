@@ -12,6 +12,9 @@ import { UserCertsRepo } from './user-certs-repo.ts';
 import { AccessEvents } from './access-events.ts';
 import { SwarmRepo } from './swarm-repo.ts';
 import { DeploymentsRepo } from './deployments-repo.ts';
+import { RegistriesRepo } from './registries-repo.ts';
+import { NotificationTargetsRepo } from './notifications-repo.ts';
+import { UpdatesRepo } from './updates-repo.ts';
 
 export interface Store {
   db: Db;
@@ -25,6 +28,9 @@ export interface Store {
   userCerts: UserCertsRepo;
   swarm: SwarmRepo;
   deployments: DeploymentsRepo;
+  registries: RegistriesRepo;
+  notifications: NotificationTargetsRepo;
+  updates: UpdatesRepo;
   secrets: SecretBox;
   /** Revocations, deletions and role changes as they are stored, for holders of open connections. */
   access: AccessEvents;
@@ -35,6 +41,7 @@ export async function openStore(dataDir: string): Promise<Store> {
   const db = await openSqliteStore(path.join(dataDir, 'flotilla.db'));
   const audit = new AuditRepo(db);
   const access = new AccessEvents();
+  const secrets = SecretBox.openOrCreate(path.join(dataDir, 'secret.key'));
   return {
     db,
     users: new UsersRepo(db, access),
@@ -47,7 +54,10 @@ export async function openStore(dataDir: string): Promise<Store> {
     userCerts: new UserCertsRepo(db),
     swarm: new SwarmRepo(db),
     deployments: new DeploymentsRepo(db),
-    secrets: SecretBox.openOrCreate(path.join(dataDir, 'secret.key')),
+    registries: new RegistriesRepo(db, secrets),
+    notifications: new NotificationTargetsRepo(db, secrets),
+    updates: new UpdatesRepo(db),
+    secrets,
     access,
     close: async () => {
       await audit.flush();

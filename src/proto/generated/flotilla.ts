@@ -155,7 +155,27 @@ export interface Command {
   id: string;
   /** the server stops waiting after this */
   timeoutMs: number;
-  body?: { $case: "ping"; value: Ping } | undefined;
+  body?: { $case: "ping"; value: Ping } | { $case: "update"; value: UpdateContainer } | undefined;
+}
+
+/**
+ * Recreate one container on a newer image with its configuration (SPEC S6). The
+ * agent answers at once (accepted or refused) and runs the update on its own:
+ * every step and the outcome go into its journal (kinds update_step,
+ * update_outcome), sent at once when connected, replayed when it reconnects, so
+ * a server that disappears mid-update never leaves the host half-updated.
+ */
+export interface UpdateContainer {
+  updateId: string;
+  containerId: string;
+  /** the reference to pull and run */
+  image: string;
+  /** X-Registry-Auth for the pull (base64 JSON); empty: none */
+  registryAuth: string;
+  /** 0: derived from the healthcheck */
+  healthTimeoutMs: number;
+  /** 0: the default */
+  stableMs: number;
 }
 
 export interface Ping {
@@ -2088,6 +2108,9 @@ export const Command: MessageFns<Command> = {
       case "ping":
         Ping.encode(message.body.value, writer.uint32(82).fork()).join();
         break;
+      case "update":
+        UpdateContainer.encode(message.body.value, writer.uint32(90).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2129,6 +2152,14 @@ export const Command: MessageFns<Command> = {
             message.body = { $case: "ping", value: Ping.decode(reader, reader.uint32()) };
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.body = { $case: "update", value: UpdateContainer.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2149,7 +2180,11 @@ export const Command: MessageFns<Command> = {
         : isSet(object.timeout_ms)
         ? globalThis.Number(object.timeout_ms)
         : 0,
-      body: isSet(object.ping) ? { $case: "ping", value: Ping.fromJSON(object.ping) } : undefined,
+      body: isSet(object.ping)
+        ? { $case: "ping", value: Ping.fromJSON(object.ping) }
+        : isSet(object.update)
+        ? { $case: "update", value: UpdateContainer.fromJSON(object.update) }
+        : undefined,
     };
   },
 
@@ -2163,6 +2198,8 @@ export const Command: MessageFns<Command> = {
     }
     if (message.body?.$case === "ping") {
       obj.ping = Ping.toJSON(message.body.value);
+    } else if (message.body?.$case === "update") {
+      obj.update = UpdateContainer.toJSON(message.body.value);
     }
     return obj;
   },
@@ -2181,7 +2218,182 @@ export const Command: MessageFns<Command> = {
         }
         break;
       }
+      case "update": {
+        if (object.body?.value !== undefined && object.body?.value !== null) {
+          message.body = { $case: "update", value: UpdateContainer.fromPartial(object.body.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseUpdateContainer(): UpdateContainer {
+  return { updateId: "", containerId: "", image: "", registryAuth: "", healthTimeoutMs: 0, stableMs: 0 };
+}
+
+export const UpdateContainer: MessageFns<UpdateContainer> = {
+  encode(message: UpdateContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.updateId !== "") {
+      writer.uint32(10).string(message.updateId);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(18).string(message.containerId);
+    }
+    if (message.image !== "") {
+      writer.uint32(26).string(message.image);
+    }
+    if (message.registryAuth !== "") {
+      writer.uint32(34).string(message.registryAuth);
+    }
+    if (message.healthTimeoutMs !== 0) {
+      writer.uint32(40).uint32(message.healthTimeoutMs);
+    }
+    if (message.stableMs !== 0) {
+      writer.uint32(48).uint32(message.stableMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.updateId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.registryAuth = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.healthTimeoutMs = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.stableMs = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainer {
+    return {
+      updateId: isSet(object.updateId)
+        ? globalThis.String(object.updateId)
+        : isSet(object.update_id)
+        ? globalThis.String(object.update_id)
+        : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      registryAuth: isSet(object.registryAuth)
+        ? globalThis.String(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? globalThis.String(object.registry_auth)
+        : "",
+      healthTimeoutMs: isSet(object.healthTimeoutMs)
+        ? globalThis.Number(object.healthTimeoutMs)
+        : isSet(object.health_timeout_ms)
+        ? globalThis.Number(object.health_timeout_ms)
+        : 0,
+      stableMs: isSet(object.stableMs)
+        ? globalThis.Number(object.stableMs)
+        : isSet(object.stable_ms)
+        ? globalThis.Number(object.stable_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: UpdateContainer): unknown {
+    const obj: any = {};
+    if (message.updateId !== "") {
+      obj.updateId = message.updateId;
+    }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.registryAuth !== "") {
+      obj.registryAuth = message.registryAuth;
+    }
+    if (message.healthTimeoutMs !== 0) {
+      obj.healthTimeoutMs = Math.round(message.healthTimeoutMs);
+    }
+    if (message.stableMs !== 0) {
+      obj.stableMs = Math.round(message.stableMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpdateContainer>): UpdateContainer {
+    return UpdateContainer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpdateContainer>): UpdateContainer {
+    const message = createBaseUpdateContainer();
+    message.updateId = object.updateId ?? "";
+    message.containerId = object.containerId ?? "";
+    message.image = object.image ?? "";
+    message.registryAuth = object.registryAuth ?? "";
+    message.healthTimeoutMs = object.healthTimeoutMs ?? 0;
+    message.stableMs = object.stableMs ?? 0;
     return message;
   },
 };
