@@ -8,6 +8,7 @@ import type { DockerClient } from '../../docker/client.ts';
 import { createContainer, inspectContainer, removeContainer, renameContainer, startContainer, stopContainer } from '../../docker/containers.ts';
 import type { ContainerInspect } from '../../docker/container-types.ts';
 import { inspectImage } from '../../docker/images.ts';
+import type { ImageInspect } from '../../docker/images.ts';
 import { connectNetwork } from '../../docker/networks.ts';
 import { Conflict, NotFound } from '../../errors.ts';
 import { buildRecreateSpec, containerName } from './create-spec.ts';
@@ -54,7 +55,6 @@ async function inspectOldImage(docker: DockerClient, id: string, signal?: AbortS
     throw error;
   }
 }
-type ImageInspect = Awaited<ReturnType<typeof inspectImage>>;
 
 /** `VolumesFrom: ["other:ro"]`: the destinations those containers lend are not this one's anonymous volumes. */
 async function volumesFromDestinations(docker: DockerClient, inspect: ContainerInspect, signal?: AbortSignal): Promise<Set<string>> {
@@ -88,32 +88,37 @@ function optional<K extends string, V>(key: K, value: V | undefined): Partial<Re
   return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
 }
 
-/** Journal first, then the listener: a process that dies in the step finds it recorded. */
+/**
+ * Journal first, then the listener: a process that dies in the step finds it recorded.
+ * An abort takes effect here, between steps (and inside the pull and the health gate):
+ * a stop or create cut off half-way would leave the engine still doing it while we undo it.
+ */
 async function begin(run: Run, step: UpdateStep, message: string): Promise<void> {
+  run.opts.signal?.throwIfAborted();
   run.rec.phase = step;
   await run.opts.journal?.save(run.rec);
   await run.steps.emit(step, message);
 }
 
 async function stopAndRename(run: Run, old: ContainerInspect): Promise<void> {
-  const { docker, rec, opts } = run;
+  const { docker, rec } = run;
   const t = run.plan.stopTimeoutSeconds ?? old.Config.StopTimeout;
   await begin(run, 'stop', rec.wasRunning ? `stopping ${rec.containerName}${t === undefined ? '' : ` (grace ${t} s)`}` : `${rec.containerName} is not running`);
-  if (rec.wasRunning) await stopContainer(docker, old.Id, { t, signal: opts.signal });
+  if (rec.wasRunning) await stopContainer(docker, old.Id, { t });
   await begin(run, 'rename', `renaming ${rec.containerName} to ${rec.backupName}`);
-  await renameContainer(docker, old.Id, rec.backupName, { signal: opts.signal });
+  await renameContainer(docker, old.Id, rec.backupName);
 }
 
 async function createReplacement(run: Run, spec: RecreateSpec): Promise<string> {
   const { docker, rec, opts } = run;
   await begin(run, 'create', `creating ${spec.name} from ${spec.body.Image}`);
-  const created = await createContainer(docker, spec.name, spec.body, { signal: opts.signal });
+  const created = await createContainer(docker, spec.name, spec.body);
   rec.newContainerId = created.Id;
   await opts.journal?.save(rec);
   for (const warning of created.Warnings ?? []) await run.steps.emit('create', `engine warning: ${warning}`);
   for (const { name, endpoint } of spec.extraNetworks) {
     await run.steps.emit('create', `connecting ${spec.name} to ${name}`);
-    await connectNetwork(docker, name, created.Id, { endpointConfig: endpoint, signal: opts.signal });
+    await connectNetwork(docker, name, created.Id, { endpointConfig: endpoint });
   }
   return created.Id;
 }
@@ -124,7 +129,7 @@ async function replace(run: Run, old: ContainerInspect, spec: RecreateSpec): Pro
   const newId = await createReplacement(run, spec);
   if (!run.rec.wasRunning) return;
   await begin(run, 'start', `starting ${spec.name} (${newId.slice(0, 12)})`);
-  await startContainer(run.docker, newId, { signal: run.opts.signal });
+  await startContainer(run.docker, newId);
   await begin(run, 'health', 'checking the new container');
   const { healthTimeoutMs, stableMs } = run.plan;
   await passHealthGate(run.docker, newId, { healthTimeoutMs, stableMs, signal: run.opts.signal, onWait: (m) => run.steps.emit('health', m) });
