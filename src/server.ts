@@ -16,7 +16,8 @@ import { startLocalAgent } from './local-agent.ts';
 import { startDockerEndpoint } from './dockerapi/start.ts';
 import type { DockerEndpoint } from './dockerapi/endpoint.ts';
 import { Swarm } from './swarm/swarm.ts';
-import { LiveBus, feedLiveBus } from './api/live-bus.ts';
+import { Updates } from './updates/updates.ts';
+import { LiveBus, feedLiveBus, feedUpdates } from './api/live-bus.ts';
 
 export interface ServerHandle {
   url: string;
@@ -24,6 +25,7 @@ export interface ServerHandle {
   store: Store;
   fleet: Fleet;
   swarm: Swarm;
+  updates: Updates;
   /** What the dashboard's live stream carries. */
   live: LiveBus;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
@@ -56,16 +58,26 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
   if (cluster) fleet.attachAgents(cluster);
+  const updates = new Updates({
+    store, fleet, log, dataDir: config.dataDir, gracePeriodOfflineMs: config.cluster.gracePeriodOfflineMs,
+    agents: () => cluster?.sessions,
+    pushPolicy: (msg) => {
+      for (const s of cluster?.sessions.all() ?? []) s.send(msg);
+    },
+  });
+  fleet.agentHosts.journalListeners.add((host, entries) => updates.onAgentJournal(host, entries));
+  feedUpdates(live, updates);
   // The Docker endpoint first: the REST API tells users its port (client certificates, `flotilla context create`).
   const docker = config.dockerEndpoint.enabled ? await startDockerEndpoint({ config, store, fleet, swarm, log }) : undefined;
   const adminOnly = new AdminOnlyPolicy(
     { docker: (host) => fleet.docker(host).then((r) => r.docker), allHosts: () => fleet.listHosts() },
     { nonAdminBindMounts: config.nonAdminBindMounts },
   );
-  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, swarm, live, cluster, adminOnly, dockerPort: docker?.port });
+  const app = await buildApp({ config, log, store, metrics, setupCode: setup, fleet, swarm, updates, live, cluster, adminOnly, dockerPort: docker?.port });
   await app.listen({ host: config.listenHost, port: config.port });
   fleet.start();
   swarm.start();
+  await updates.start();
   // The local engine: an agent host when the agent endpoint runs, else a direct host.
   const localAgent = config.localEngine && cluster
     ? await startLocalAgent({ endpoint: config.localEngine, dataDir: config.dataDir, cluster, fleet, log })
@@ -76,7 +88,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, live, cluster, docker, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, updates, live, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
@@ -85,6 +97,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await docker?.endpoint.close();
       await app.close();
       await cluster?.close();
+      await updates.stop();
       await swarm.stop();
       await fleet.stop();
       await store.close();

@@ -18,6 +18,8 @@ import { AGENT_VERSION } from './enroll.ts';
 import { handleServerMessage } from './server-messages.ts';
 import { Renewal } from './renewal.ts';
 import { CaMismatchCheck } from './ca-mismatch.ts';
+import { AgentUpdates } from './update-command.ts';
+import { trackChannelHealth, type ChannelHealthTracker } from './health-file.ts';
 
 const DEFAULT_GRACE_MS = 30 * 60_000;
 export const FEATURES = ['list', 'logs', 'update', 'hooks', 'pull', 'stats', 'docker-proxy'];
@@ -48,6 +50,8 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
   private readonly renewal: Renewal;
   private readonly caCheck = new CaMismatchCheck();
   private readonly tunnels = new Set<() => void>();
+  private readonly health: ChannelHealthTracker;
+  readonly updates: AgentUpdates;
 
   constructor(config: AgentConfig, identity: AgentIdentity, log: Logger) {
     super();
@@ -57,6 +61,9 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
     this.client = agentClient(config.serverAddr, identity);
     this.engine = new EngineWatch(config.dockerSocket, log);
     this.renewal = new Renewal(this);
+    // The container's HEALTHCHECK reads this: healthy only while the channel is held (self-updates gate on it).
+    this.health = trackChannelHealth(this, config.clusterDir, { log });
+    this.updates = new AgentUpdates(this);
   }
 
   async start(): Promise<void> {
@@ -67,6 +74,7 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
     const resumeAfter = lastJournaled ? (JSON.parse(lastJournaled.dataJson) as DockerEvent) : undefined;
     void this.engine.follow((e) => void this.onEngineEvent(e), resumeAfter);
     this.armAutonomy();
+    await this.updates.recover();
     void this.loop();
   }
 
@@ -79,6 +87,7 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
     for (const close of this.tunnels) close();
     this.tunnels.clear();
     this.engine.stop();
+    await this.health.stop();
     this.client.close();
   }
 

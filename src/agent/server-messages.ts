@@ -13,10 +13,12 @@ export async function handleServerMessage(agent: AgentRunner, msg: ServerMessage
       return;
     case 'command': {
       const cmd = body.value;
-      if (cmd.body?.$case === 'ping') {
+      if (cmd.body?.$case === 'update') {
+        agent.updates.handle(cmd, cmd.body.value);
+      } else if (cmd.body?.$case === 'ping') {
         agent.send({ body: { $case: 'result', value: { id: cmd.id, ok: true, error: '', body: { $case: 'pong', value: { agentTimeMs: Date.now() } } } } });
       } else {
-        agent.send({ body: { $case: 'result', value: { id: cmd.id, ok: false, error: `this agent does not know command "${cmd.body?.$case ?? 'none'}"` } } });
+        agent.send({ body: { $case: 'result', value: { id: cmd.id, ok: false, error: `this agent does not know command "${(cmd.body as { $case?: string } | undefined)?.$case ?? 'none'}"` } } });
       }
       return;
     }

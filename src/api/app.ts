@@ -34,6 +34,9 @@ import { swarmServiceRoutes } from './routes/swarm-services.ts';
 import { swarmSecretRoutes } from './routes/swarm-secrets.ts';
 import { swarmLifecycleRoutes } from './routes/swarm-lifecycle.ts';
 import { swarmStackRoutes } from './routes/swarm-stacks.ts';
+import { updateRoutes } from './routes/updates.ts';
+import { registryRoutes } from './routes/registries.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { settingsRoutes } from './routes/settings.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -123,6 +126,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(swarmSecretRoutes, { ctx });
     await api.register(swarmLifecycleRoutes, { ctx });
     await api.register(swarmStackRoutes, { ctx });
+    await api.register(updateRoutes, { ctx });
+    await api.register(registryRoutes, { ctx });
+    await api.register(notificationRoutes, { ctx });
     await api.register(liveRoutes, { ctx });
     await api.register(fleetViewRoutes, { ctx });
     await api.register(settingsRoutes, { ctx });

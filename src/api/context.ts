@@ -6,6 +6,7 @@ import type { Metrics } from './metrics.ts';
 import type { SetupCode } from '../auth/setup-code.ts';
 import type { Fleet } from '../fleet/fleet.ts';
 import type { Swarm } from '../swarm/swarm.ts';
+import type { Updates } from '../updates/updates.ts';
 import type { LiveBus } from './live-bus.ts';
 import type { Cluster } from '../cluster/cluster.ts';
 import type { AdminOnlyPolicy } from '../policy/admin-only.ts';
@@ -18,6 +19,7 @@ export interface AppContext {
   setupCode: SetupCode;
   fleet: Fleet;
   swarm: Swarm;
+  updates: Updates;
   /** What the dashboard's live stream carries. */
   live: LiveBus;
   cluster: Cluster | undefined;

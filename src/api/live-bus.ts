@@ -5,6 +5,7 @@
 // reload (`reset`) rather than silently missing messages.
 import type { Fleet } from '../fleet/fleet.ts';
 import type { Swarm } from '../swarm/swarm.ts';
+import type { Updates } from '../updates/updates.ts';
 import type { Store } from '../store/index.ts';
 
 export interface LiveMessage {
@@ -70,4 +71,11 @@ export function feedLiveBus(bus: LiveBus, deps: { fleet: Fleet; swarm: Swarm; st
     if (entry.action.startsWith('docker ') && entry.result === 'ok') return;
     bus.publish('audit', entry);
   };
+}
+
+/** Update checks, steps and outcomes, as they happen (the dashboard's updates page). */
+export function feedUpdates(bus: LiveBus, updates: Updates): void {
+  updates.bus.on('check', (c) => bus.publish('update.check', c));
+  updates.bus.on('step', (s) => bus.publish('update.step', s, { host: s.host }));
+  updates.bus.on('run', (r) => bus.publish('update.run', r));
 }

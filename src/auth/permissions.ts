@@ -11,6 +11,9 @@ export const PERMISSIONS = [
   // Swarm: read clusters, nodes, services, tasks, secrets' metadata; manage them; and the cluster-level
   // operations that change which engines are in a swarm (init, join, leave, swarm update, join tokens).
   'swarm.read', 'swarm.manage', 'swarm.admin',
+  // Image updates: read checks and history; check, update, override a container's policy; registries,
+  // notification targets, default policy and update settings.
+  'updates.read', 'updates.manage', 'updates.admin',
   'events.read', 'audit.read', 'metrics.read',
   'users.manage',
 ] as const;
@@ -20,7 +23,7 @@ const READS = PERMISSIONS.filter((p) => p.endsWith('.read') && p !== 'audit.read
 
 const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   admin: new Set(PERMISSIONS),
-  operator: new Set<Permission>([...READS, 'containers.operate', 'images.manage', 'networks.manage', 'volumes.manage', 'swarm.manage']),
+  operator: new Set<Permission>([...READS, 'containers.operate', 'images.manage', 'networks.manage', 'volumes.manage', 'swarm.manage', 'updates.manage']),
   viewer: new Set<Permission>(READS),
 };
 

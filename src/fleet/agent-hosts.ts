@@ -28,6 +28,8 @@ export interface AgentHostsDeps {
 
 export class AgentHosts implements AgentHooks {
   private readonly d: AgentHostsDeps;
+  /** Told of every journal entry once it is stored (the first time only): image updates read their reports here. */
+  readonly journalListeners = new Set<(host: HostRow, entries: JournalEntry[]) => void>();
   constructor(deps: AgentHostsDeps) {
     this.d = deps;
   }
@@ -69,15 +71,16 @@ export class AgentHosts implements AgentHooks {
 
   /** Stores each entry once, however often a batch arrives (see EventsRepo.addJournalEntry). */
   async journal(host: HostRow, entries: JournalEntry[]): Promise<void> {
-    let stored = 0;
+    const fresh: JournalEntry[] = [];
     for (const e of [...entries].sort((a, b) => a.seq - b.seq)) {
       const added = await this.d.store.events.addJournalEntry(host.id, e.seq, {
         at: new Date(e.atMs).toISOString(), host_id: host.id, type: 'journal', action: e.kind, actor_id: null,
         data: JSON.stringify({ seq: e.seq, data: safeJson(e.dataJson) }),
       });
-      if (added) stored++;
+      if (added) fresh.push(e);
     }
-    this.d.log.info({ host: host.name, entries: stored, duplicates: entries.length - stored }, 'offline journal replayed');
+    for (const listen of this.journalListeners) listen(host, fresh);
+    this.d.log.info({ host: host.name, entries: fresh.length, duplicates: entries.length - fresh.length }, 'agent journal stored');
   }
 
   async disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void> {

@@ -37,6 +37,13 @@ export class UpdatesRepo {
       .executeTakeFirst();
   }
 
+  /** After an update: the check follows the new container, up to date at the digest it now runs. */
+  async markUpdated(hostId: string, oldContainerId: string, newContainerId: string, digest: string | null): Promise<void> {
+    await this.db.updateTable('update_checks').set({
+      container_id: newContainerId, status: 'up_to_date', ...(digest ? { current_digest: digest, available_digest: digest } : {}), checked_at: nowIso(),
+    }).where('host_id', '=', hostId).where('container_id', '=', oldContainerId).execute();
+  }
+
   async startRun(row: Omit<UpdateRunsTable, 'status' | 'finished_at' | 'duration_ms' | 'reason' | 'new_container_id' | 'to_digest' | 'steps'>): Promise<void> {
     await this.db.insertInto('update_runs').values({ ...row, status: 'running', finished_at: null, duration_ms: null, reason: null, new_container_id: null, to_digest: null, steps: '[]' }).execute();
   }
