@@ -8,7 +8,7 @@ import type { ContainerSummary } from '../docker/containers.ts';
 import type { ImageSummary } from '../docker/images.ts';
 import type { RegistryClient } from './registry/client.ts';
 import type { UpdateNotice } from './notify/index.ts';
-import { checkUses, collectUses, type PolicyFacts } from './detect.ts';
+import { checkUses, collectUses, type ImageUse, type PolicyFacts } from './detect.ts';
 
 export interface CheckSummary {
   at: string;
@@ -34,13 +34,33 @@ export function hostsToCheck(all: HostRow[], only?: Set<string>): HostRow[] {
   return all.filter((h) => !h.duplicate_of && (!only || only.has(h.id) || only.has(h.name)));
 }
 
-export async function runCheckCycle(deps: { store: Store; registry: RegistryClient }, hosts: HostRow[], policy: PolicyFacts, signal?: AbortSignal): Promise<CycleResult> {
+/** Reads a container's Config.Image when the list shows only an image ID. */
+export type ConfigImage = (hostId: string, containerId: string) => Promise<string | undefined>;
+
+const IMAGE_ID = /^(sha256:)?[a-f0-9]{64}$/;
+
+/**
+ * Once the tag a container was created from moves on its engine (a pull of the newer version), the
+ * container list shows the old image's ID instead of the reference: the reference is in its inspect.
+ */
+async function withReferences(uses: ImageUse[], configImage: ConfigImage): Promise<void> {
+  const pending = uses.filter((u) => IMAGE_ID.test(u.image));
+  for (let i = 0; i < pending.length; i += 8) {
+    await Promise.all(pending.slice(i, i + 8).map(async (u) => {
+      const ref = await configImage(u.hostId, u.containerId).catch(() => undefined);
+      if (ref) u.image = ref;
+    }));
+  }
+}
+
+export async function runCheckCycle(deps: { store: Store; registry: RegistryClient; configImage: ConfigImage }, hosts: HostRow[], policy: PolicyFacts, signal?: AbortSignal): Promise<CycleResult> {
   const started = Date.now();
   const at = new Date().toISOString();
   const ids = new Set(hosts.map((h) => h.id));
   const containers = (await deps.store.inventory.listAll<ContainerSummary>('container')).filter((c) => ids.has(c.hostId));
   const images = (await deps.store.inventory.listAll<ImageSummary>('image')).filter((i) => ids.has(i.hostId));
   const uses = collectUses(hosts.map((h) => ({ id: h.id, arch: h.arch })), containers, images);
+  await withReferences(uses, deps.configImage);
   const before = requestsMade(deps.registry);
   const cycle = await checkUses(uses, deps.registry, policy, { signal, now: at });
   const previous = new Map((await deps.store.updates.checks()).map((r) => [`${r.host_id}/${r.container_id}`, r]));

@@ -13,6 +13,7 @@ import type { Fleet } from '../fleet/fleet.ts';
 import type { JournalEntry } from '../proto/generated/flotilla.ts';
 import { PolicyStore } from '../cluster/policy-store.ts';
 import { NotFound } from '../errors.ts';
+import { inspectContainer } from '../docker/containers.ts';
 import { RegistryClient } from './registry/client.ts';
 import { Notifier } from './notify/index.ts';
 import { FileUpdateJournal, recoverInterruptedUpdates, type UpdateStepEvent } from './recreate/index.ts';
@@ -112,7 +113,8 @@ export class Updates {
   private async runCycle(opts: { hosts?: string[]; autoUpdate?: boolean }): Promise<CheckSummary> {
     const hosts = hostsToCheck(await this.d.store.hosts.list(), opts.hosts ? new Set(opts.hosts) : undefined);
     const p = await this.policies.policy();
-    const result = await runCheckCycle({ store: this.d.store, registry: this.registry }, hosts, { overrides: p.containerPolicies, defaultPolicy: p.defaultPolicy }, this.stopping.signal);
+    const configImage = async (hostId: string, containerId: string) => (await inspectContainer((await this.d.fleet.docker(hostId)).docker, containerId, { timeoutMs: 10_000 })).Config.Image;
+    const result = await runCheckCycle({ store: this.d.store, registry: this.registry, configImage }, hosts, { overrides: p.containerPolicies, defaultPolicy: p.defaultPolicy }, this.stopping.signal);
     this.d.log.info(result.summary, 'update check done');
     if (result.notices.length) this.notifier.notifySoon(result.notices);
     this.bus.emit('check', result.summary);
