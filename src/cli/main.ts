@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerServerCommand } from './commands/server.ts';
 import { registerClientCommands } from './commands/index.ts';
+import { registerSelfUpdateCommand } from './commands/self-update.ts';
 
 const program = new Command('flotilla')
   .description('One control plane for a fleet of Docker hosts')
@@ -11,6 +12,7 @@ const program = new Command('flotilla')
 
 registerServerCommand(program);
 registerClientCommands(program);
+registerSelfUpdateCommand(program);
 
 // SPEC A2: a container started with FLOTILLA_MODE=agent and no command runs the agent.
 const argv = process.argv.length <= 2 && process.env.FLOTILLA_MODE === 'agent' ? [...process.argv, 'agent'] : process.argv;
