@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { DockerClient } from '../../src/docker/client.ts';
-import { createContainer, getContainerLogs, inspectContainer, killContainer, listContainers, removeContainer, startContainer } from '../../src/docker/index.ts';
+import { createContainer, getContainerLogs, inspectContainer, killContainer, listContainers, removeContainer, startContainer, stopContainer } from '../../src/docker/index.ts';
 import { ensureImage, inspectImage, pushImage, removeImage } from '../../src/docker/images.ts';
 import { createVolume, removeVolume } from '../../src/docker/volumes.ts';
 import { BadRequest, NotFound } from '../../src/errors.ts';
@@ -287,6 +287,27 @@ test('an updater killed in the health gate is followed by a recovery updater: th
   const host = await waitHost(agent.hostName, images.v1Version, t0);
   assert.equal(host.id, agent.host.id);
   t.diagnostic(`self-update took ${(tookMs / 1000).toFixed(1)} s from launch through the kill to the recovered v1`);
+});
+
+test('docker stop on the updater in the health gate aborts the update: the updater itself puts the v1 agent back and reports rolled_back', { timeout: 600_000 }, async (t) => {
+  const agent = await runAgentV1(t, 'stop');
+  const updateId = newUpdateId();
+  if (!(await hasImage(images.v2))) pulledImages.add(images.v2);
+  const t0 = Date.now();
+  const launched = await launchSelfUpdate(docker, { agentContainerId: agent.containerId, image: images.v2, updateId });
+  await waitFor('the updater in its health gate', async () => (await logText(launched.updaterId)).includes('"phase":"health"'), 60_000, 100);
+  await stopContainer(docker, launched.updaterId, { t: 60 });
+  const result = await awaitSelfUpdateResult(docker, launched.updaterId, { timeoutMs: 300_000 });
+  const tookMs = Date.now() - t0;
+  assert.equal(result.outcome, 'rolled_back', JSON.stringify(result, null, 1));
+  assert.match(result.reason ?? '', /^health failed: aborted/);
+  const back = await inspectContainer(docker, agent.containerName);
+  assert.equal(back.Id, agent.containerId);
+  assert.equal(back.State.Running, true);
+  assert.ok(await gone(launched.updaterId));
+  const host = await waitHost(agent.hostName, images.v1Version, t0);
+  assert.equal(host.id, agent.host.id);
+  t.diagnostic(`self-update took ${(tookMs / 1000).toFixed(1)} s from launch through the stop to the restored v1 (${result.reason})`);
 });
 
 test('launchSelfUpdate starts no updater for a container that is not an agent\'s, one without the socket (both before any pull), an image that is not an agent image, or a bad update id', { timeout: 120_000 }, async (t) => {
