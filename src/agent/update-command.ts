@@ -10,6 +10,7 @@ import type { Command, UpdateContainer } from '../proto/generated/flotilla.ts';
 import type { RegistryAuth } from '../docker/images.ts';
 import { FileUpdateJournal, recoverInterruptedUpdates, updateContainer, type UpdateResult, type UpdateStepEvent } from '../updates/recreate/index.ts';
 import type { AgentRunner } from './runner.ts';
+import { inspectContainer } from '../docker/containers.ts';
 
 const STEP_KIND = 'update_step';
 const OUTCOME_KIND = 'update_outcome';
@@ -51,6 +52,17 @@ export class AgentUpdates {
       return refuse('the registry credentials sent are not valid base64 JSON');
     }
     this.running.add(body.containerId);
+    void this.start(cmd, body, pullAuth);
+  }
+
+  private async start(cmd: Command, body: UpdateContainer, pullAuth: RegistryAuth | undefined): Promise<void> {
+    // Its own container would be stopped under it: the server updates agents through an updater container.
+    const labels = await inspectContainer(this.agent.engine.docker, body.containerId).then((c) => c.Config.Labels ?? {}, () => ({} as Record<string, string>));
+    if (labels['flotilla.self'] === 'true') {
+      this.running.delete(body.containerId);
+      this.agent.send({ body: { $case: 'result', value: { id: cmd.id, ok: false, error: 'this is a Flotilla agent container: it is updated by a self-update (an updater container), not in place by the agent' } } });
+      return;
+    }
     this.agent.send({ body: { $case: 'result', value: { id: cmd.id, ok: true, error: '' } } });
     void this.run(body, pullAuth).finally(() => this.running.delete(body.containerId));
   }

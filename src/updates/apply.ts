@@ -19,6 +19,7 @@ import { parseImageRef } from './registry/reference.ts';
 import type { UpdateSettings } from './settings.ts';
 import type { AgentRuns } from './agent-runs.ts';
 import type { UpdateNotice } from './notify/index.ts';
+import { awaitSelfUpdateResult, isSelfContainer, isUpdaterContainer, launchSelfUpdate } from './self-update/index.ts';
 
 export type UpdateTrigger = 'auto' | 'manual' | 'self';
 
@@ -30,6 +31,8 @@ export interface ApplyRequest {
   /** Another reference to move to; default the one the container runs. */
   image?: string;
   onStep?: (e: UpdateStepEvent) => void;
+  /** Set by apply: the container is a Flotilla agent (label flotilla.self=true). */
+  self?: boolean;
 }
 
 export interface ApplyDeps {
@@ -64,6 +67,8 @@ export class UpdateApplier {
       throw new Conflict(`container "${name}" is a task of Swarm service ${labels['com.docker.swarm.service.name'] ?? labels[SWARM_TASK_LABEL]}: tasks are updated by a service update (flotilla service update … --image), not by recreating the container`);
     }
     const image = current.Config.Image ?? '';
+    if (isUpdaterContainer(labels)) throw new Conflict(`container "${name}" is a self-update's updater: it is never updated`);
+    req = { ...req, self: isSelfContainer(labels) };
     await this.decide(req, name, labels, image);
     const key = `${req.host.id}/${name}`;
     if (this.locks.has(key)) throw new Conflict(`container "${name}" on host "${req.host.name}" is being updated now`);
@@ -103,9 +108,15 @@ export class UpdateApplier {
     };
     let result: UpdateResult;
     try {
-      result = req.host.kind === 'agent'
-        ? await this.d.agentRuns.run(req.host, plan, id, onStep)
-        : await updateContainer(docker, plan, { journal: this.d.journal, updateId: id, onStep: (e) => this.stepHere(id, e, onStep) });
+      // An agent cannot recreate its own container in-process: an updater container from the new image does it.
+      if (req.host.kind === 'agent' && req.self) {
+        const { updaterId } = await launchSelfUpdate(docker, { agentContainerId: containerId, image: target, updateId: id, pullAuth: plan.pullAuth, stableMs: plan.stableMs });
+        result = await awaitSelfUpdateResult(docker, updaterId);
+      } else {
+        result = req.host.kind === 'agent'
+          ? await this.d.agentRuns.run(req.host, plan, id, onStep)
+          : await updateContainer(docker, plan, { journal: this.d.journal, updateId: id, onStep: (e) => this.stepHere(id, e, onStep) });
+      }
     } catch (err) {
       result = { outcome: 'failed', containerName: name, oldContainerId: containerId, oldImageId: '', reason: (err as Error).message, steps: [], durationMs: 0 };
     }
