@@ -42,12 +42,12 @@ export interface RouterDeps {
 }
 
 export interface CallPolicy {
-  /** Keep trying rounds while managers say they have no leader (default 45 s; a Swarm election takes ~10 s, longer on a busy machine). 0: one round. */
+  /** Keep trying rounds while managers say they have no leader (default 60 s; a Swarm election takes ~10 s, longer on a busy machine). 0: one round. */
   electionWaitMs?: number;
   signal?: AbortSignal;
 }
 
-const DEFAULT_ELECTION_WAIT_MS = 45_000;
+const DEFAULT_ELECTION_WAIT_MS = 60_000;
 const ROUND_PAUSE_MS = 500;
 /** A round is started only if it can end in time: a manager without a leader may take a call's whole default deadline to say so. */
 const ROUND_BUDGET_MS = 10_000;
