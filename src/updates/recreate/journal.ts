@@ -11,7 +11,8 @@ import type { InFlightUpdate, UpdateJournal } from './types.ts';
 const STEPS = ['inspect', 'pull', 'stop', 'rename', 'create', 'start', 'health', 'cleanup', 'rollback', 'restored'] as const;
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,100}$/;
 
-const inFlightSchema = z.object({
+/** The journal record's shape, shared with the self-update updater's output (src/updates/self-update/protocol.ts). */
+export const inFlightSchema = z.object({
   id: z.string().regex(ID_PATTERN),
   containerName: z.string().min(1),
   oldContainerId: z.string().min(1),

@@ -4,6 +4,7 @@
 // reading them through any connection to the engine learns the outcome, and,
 // when the updater died mid-update, the record that lets the old agent be put back.
 import { z } from 'zod';
+import { inFlightSchema } from '../recreate/journal.ts';
 import type { InFlightUpdate, UpdateResult, UpdateStepEvent } from '../recreate/index.ts';
 
 /** The last line: the update's result. */
@@ -38,20 +39,7 @@ const resultSchema = z.object({
   durationMs: z.number(),
 });
 
-export const inFlightSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/),
-  containerName: z.string().min(1),
-  oldContainerId: z.string().min(1),
-  backupName: z.string().min(1),
-  newContainerId: z.string().min(1).optional(),
-  wasRunning: z.boolean(),
-  phase: z.enum(STEPS),
-  startedAt: z.number(),
-  host: z.string().optional(),
-  oldImageId: z.string().optional(),
-  newImageId: z.string().optional(),
-  configFingerprints: z.record(z.string(), z.string()).optional(),
-});
+export { inFlightSchema };
 
 const errorSchema = z.object({
   /** FlotillaError code: `update_refused`, `not_found`, `bad_request`, `internal` … */
