@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerServerCommand } from './commands/server.ts';
 import { registerClientCommands } from './commands/index.ts';
 import { registerSelfUpdateCommand } from './commands/self-update.ts';
+import { registerRegistryCommands } from './commands/registries.ts';
 
 const program = new Command('flotilla')
   .description('One control plane for a fleet of Docker hosts')
@@ -12,6 +13,7 @@ const program = new Command('flotilla')
 
 registerServerCommand(program);
 registerClientCommands(program);
+registerRegistryCommands(program);
 registerSelfUpdateCommand(program);
 
 // SPEC A2: a container started with FLOTILLA_MODE=agent and no command runs the agent.
