@@ -4,6 +4,7 @@ import { registerServerCommand } from './commands/server.ts';
 import { registerClientCommands } from './commands/index.ts';
 import { registerSelfUpdateCommand } from './commands/self-update.ts';
 import { registerRegistryCommands } from './commands/registries.ts';
+import { registerNotifyCommands } from './commands/notify.ts';
 
 const program = new Command('flotilla')
   .description('One control plane for a fleet of Docker hosts')
@@ -14,6 +15,7 @@ const program = new Command('flotilla')
 registerServerCommand(program);
 registerClientCommands(program);
 registerRegistryCommands(program);
+registerNotifyCommands(program);
 registerSelfUpdateCommand(program);
 
 // SPEC A2: a container started with FLOTILLA_MODE=agent and no command runs the agent.
