@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerServerCommand } from './commands/server.ts';
 import { registerClientCommands } from './commands/index.ts';
 import { registerSelfUpdateCommand } from './commands/self-update.ts';
+import { registerUpdateCommands } from './commands/updates.ts';
 import { registerRegistryCommands } from './commands/registries.ts';
 import { registerNotifyCommands } from './commands/notify.ts';
 
@@ -14,6 +15,7 @@ const program = new Command('flotilla')
 
 registerServerCommand(program);
 registerClientCommands(program);
+registerUpdateCommands(program);
 registerRegistryCommands(program);
 registerNotifyCommands(program);
 registerSelfUpdateCommand(program);
