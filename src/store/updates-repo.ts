@@ -53,7 +53,8 @@ export class UpdatesRepo {
     if (!row || row.status !== 'running') return;
     const steps = JSON.parse(row.steps) as unknown[];
     steps.push(step);
-    await this.db.updateTable('update_runs').set({ steps: JSON.stringify(steps) }).where('id', '=', id).execute();
+    // Only while still running: a late step must not overwrite the steps the outcome stored.
+    await this.db.updateTable('update_runs').set({ steps: JSON.stringify(steps) }).where('id', '=', id).where('status', '=', 'running').execute();
   }
 
   /** Completes a run once; a second outcome for the same run (a replayed journal) changes nothing. */

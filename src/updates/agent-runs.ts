@@ -6,7 +6,7 @@
 import type { CommandResult, JournalEntry } from '../proto/generated/flotilla.ts';
 import type { CommandBody } from '../cluster/sessions.ts';
 import type { HostRow } from '../store/hosts-repo.ts';
-import type { RegistryAuth } from '../docker/images.ts';
+import { encodeRegistryAuth } from '../docker/images.ts';
 import { BadRequest, HostUnavailable } from '../errors.ts';
 import type { UpdatePlan, UpdateResult, UpdateStepEvent } from './recreate/index.ts';
 
@@ -55,7 +55,7 @@ export class AgentRuns {
     const answer = await agents.command(host.id, host.name, {
       $case: 'update',
       value: {
-        updateId, containerId: plan.containerId, image: plan.image ?? '', registryAuth: plan.pullAuth ? encodeAuth(plan.pullAuth) : '',
+        updateId, containerId: plan.containerId, image: plan.image ?? '', registryAuth: plan.pullAuth ? encodeRegistryAuth(plan.pullAuth) : '',
         healthTimeoutMs: plan.healthTimeoutMs ?? 0, stableMs: plan.stableMs,
       },
     }, 15_000).catch((err: Error) => {
@@ -84,9 +84,4 @@ export class AgentRuns {
       }
     }
   }
-}
-
-/** The agent's pull takes X-Registry-Auth as the engine does. */
-function encodeAuth(auth: RegistryAuth): string {
-  return Buffer.from(JSON.stringify(auth)).toString('base64');
 }

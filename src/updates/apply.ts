@@ -69,18 +69,19 @@ export class UpdateApplier {
     const image = current.Config.Image ?? '';
     if (isUpdaterContainer(labels)) throw new Conflict(`container "${name}" is a self-update's updater: it is never updated`);
     req = { ...req, self: isSelfContainer(labels) };
-    await this.decide(req, name, labels, image);
+    const settings = await this.decide(req, name, labels, image);
     const key = `${req.host.id}/${name}`;
     if (this.locks.has(key)) throw new Conflict(`container "${name}" on host "${req.host.name}" is being updated now`);
     this.locks.add(key);
     try {
-      return await this.run(req, docker, current.Id, name, image);
+      return await this.run(req, docker, current.Id, name, image, settings);
     } finally {
       this.locks.delete(key);
     }
   }
 
-  private async decide(req: ApplyRequest, name: string, labels: Record<string, string>, image: string): Promise<void> {
+  /** Refuses (409) what policy, a paused host or the window forbid; answers the settings it judged by. */
+  private async decide(req: ApplyRequest, name: string, labels: Record<string, string>, image: string): Promise<UpdateSettings> {
     const p = await this.d.policies();
     const resolved = resolveUpdatePolicy({ labels, containerName: name, overrides: p.overrides, hostId: req.host.id, defaultPolicy: p.defaultPolicy, image });
     const s = await this.d.settings();
@@ -90,9 +91,10 @@ export class UpdateApplier {
       window: effectiveWindow(s.hostWindows[req.host.id], s.window), windowDurationMs: s.windowDurationMs,
     });
     if (!decision.allowed) throw new Conflict(`container "${name}" on host "${req.host.name}" is not updated: ${decision.reason}`);
+    return s;
   }
 
-  private async run(req: ApplyRequest, docker: DockerClient, containerId: string, name: string, image: string): Promise<UpdateRunRow> {
+  private async run(req: ApplyRequest, docker: DockerClient, containerId: string, name: string, image: string, s: UpdateSettings): Promise<UpdateRunRow> {
     const id = crypto.randomUUID();
     const target = req.image ?? image;
     const check = await this.d.store.updates.check(req.host.id, containerId);
@@ -100,7 +102,6 @@ export class UpdateApplier {
       id, host_id: req.host.id, container_name: name, old_container_id: containerId, image_ref: target,
       from_digest: check?.current_digest ?? null, trigger: req.trigger, started_by: req.user, started_at: new Date().toISOString(),
     });
-    const s = await this.d.settings();
     const plan = { containerId, image: target, pullAuth: await this.pullAuth(target), stableMs: s.stableMs };
     const onStep = (e: UpdateStepEvent) => {
       req.onStep?.(e);

@@ -8,7 +8,7 @@ import type { ContainerSummary } from '../docker/containers.ts';
 import type { ImageSummary } from '../docker/images.ts';
 import type { RegistryClient } from './registry/client.ts';
 import type { UpdateNotice } from './notify/index.ts';
-import { checkUses, collectUses, type ImageUse, type PolicyFacts } from './detect.ts';
+import { checkUses, collectUses, IMAGE_ID, type ImageUse, type PolicyFacts } from './detect.ts';
 
 export interface CheckSummary {
   at: string;
@@ -36,8 +36,6 @@ export function hostsToCheck(all: HostRow[], only?: Set<string>): HostRow[] {
 
 /** Reads a container's Config.Image when the list shows only an image ID. */
 export type ConfigImage = (hostId: string, containerId: string) => Promise<string | undefined>;
-
-const IMAGE_ID = /^(sha256:)?[a-f0-9]{64}$/;
 
 /**
  * Once the tag a container was created from moves on its engine (a pull of the newer version), the

@@ -37,6 +37,9 @@ export interface CheckCycle {
 
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
 
+/** What a container list shows instead of a reference when the container was created from, or outlived, its tag. */
+export const IMAGE_ID = /^sha256:[a-f0-9]{64}$|^[a-f0-9]{12,64}$/;
+
 /** The engine's `uname -m` as the OCI platform names it. */
 export function platformOf(arch: string | null): ImageUse['platform'] {
   switch (arch) {
@@ -144,7 +147,7 @@ function policyStatus(policy: string, status: CheckStatus): CheckStatus {
 }
 
 function safeParse(image: string): { ok: true; ref: ImageRef } | { ok: false; error: string } {
-  if (/^sha256:[a-f0-9]{64}$/.test(image) || /^[a-f0-9]{12,64}$/.test(image)) {
+  if (IMAGE_ID.test(image)) {
     return { ok: false, error: `the container was created from image ID ${image.slice(0, 19)}, not a reference: nothing to check` };
   }
   try {

@@ -54,6 +54,12 @@ export class Updates {
   private readonly applier: UpdateApplier;
   private timer: NodeJS.Timeout | undefined;
   private cycle: Promise<CheckSummary> | undefined;
+  /**
+   * Whether the server's journal may hold records to undo: true at start and after an update that ended
+   * `failed` (its rollback could not finish, so the record stays). Keeps the directory from being read
+   * on every host sync when there is nothing to recover.
+   */
+  private journalMayHoldRecords = true;
   private readonly stopping = new AbortController();
 
   constructor(deps: UpdatesDeps) {
@@ -75,6 +81,7 @@ export class Updates {
       },
       onStep: (run, event) => this.bus.emit('step', { ...run, event }),
       onFinished: (run, notice) => {
+        if (run.status === 'failed') this.journalMayHoldRecords = true;
         this.bus.emit('run', run);
         if (notice) this.notifier.notifySoon([notice]);
       },
@@ -189,11 +196,15 @@ export class Updates {
 
   /** Direct hosts: journal records of updates cut short on this host's engine are undone. */
   private async recover(hostId: string): Promise<void> {
+    if (!this.journalMayHoldRecords) return;
     try {
       const host = await this.d.store.hosts.find(hostId);
       if (!host || host.kind === 'agent') return;
       const pending = await this.journal.list();
-      if (pending.length === 0) return;
+      if (pending.length === 0) {
+        this.journalMayHoldRecords = false;
+        return;
+      }
       const { docker } = await this.d.fleet.docker(hostId);
       if (!pending.some((p) => !p.host || p.host === docker.label)) return;
       for (const r of await recoverInterruptedUpdates(docker, this.journal)) {
