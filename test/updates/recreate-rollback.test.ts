@@ -39,7 +39,7 @@ before(async () => {
 
 after(async () => {
   const errors: unknown[] = [];
-  const last = [() => ignoreNotFound(removeNetwork(docker, network.name)), () => images?.remove(), () => docker?.close()];
+  const last = [async () => network && ignoreNotFound(removeNetwork(docker, network.name)), () => images?.remove(), () => docker?.close()];
   for (const fn of [...cleanups.reverse(), ...last]) await fn().catch((e: unknown) => errors.push(e));
   if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
 });

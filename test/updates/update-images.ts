@@ -34,7 +34,10 @@ export interface UpdateImages {
 const LOOP = "trap 'exit 0' TERM; while true; do sleep 1 & wait $!; done";
 
 function dockerfile(base: string, variant: Variant): string {
-  if (variant === 'exits') return `FROM ${base}\nCMD ["sh", "-c", "sleep 2; exit 3"]\n`;
+  // The COPY of a per-build random file keeps every build's image ID unique: test files
+  // run concurrently, and two identical builds share one ID, so one file's `rmi -f`
+  // of its ID would untag the other file's image.
+  if (variant === 'exits') return `FROM ${base}\nCOPY version /version\nCMD ["sh", "-c", "sleep 2; exit 3"]\n`;
   const version = variant === 'healthy2' ? '2' : '1';
   const check = variant === 'unhealthy' ? 'false' : 'test -f /app/version';
   return [
