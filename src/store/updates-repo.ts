@@ -70,10 +70,12 @@ export class UpdatesRepo {
     return this.db.selectFrom('update_runs').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async runs(filter: { hostId?: string; container?: string; limit?: number } = {}): Promise<UpdateRunRow[]> {
+  async runs(filter: { hostId?: string; container?: string; trigger?: string; status?: string; limit?: number } = {}): Promise<UpdateRunRow[]> {
     let q = this.db.selectFrom('update_runs').selectAll();
     if (filter.hostId) q = q.where('host_id', '=', filter.hostId);
     if (filter.container) q = q.where('container_name', '=', filter.container);
+    if (filter.trigger) q = q.where('trigger', '=', filter.trigger);
+    if (filter.status) q = q.where('status', '=', filter.status);
     return q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(filter.limit ?? 100).execute();
   }
 

@@ -85,8 +85,11 @@ export class UpdateApplier {
     const p = await this.d.policies();
     const resolved = resolveUpdatePolicy({ labels, containerName: name, overrides: p.overrides, hostId: req.host.id, defaultPolicy: p.defaultPolicy, image });
     const s = await this.d.settings();
+    // An agent following the server's version is held back only by its own label or an override naming it,
+    // not by the default policy meant for workloads, nor by a digest reference (the version picks the tag).
+    const policy = req.trigger === 'self' && resolved.source !== 'label' && resolved.source !== 'override' ? 'manual' : resolved.policy;
     const decision = mayUpdateNow({
-      policy: resolved.policy, trigger: req.trigger === 'auto' ? 'auto' : 'manual',
+      policy, trigger: req.trigger === 'auto' ? 'auto' : 'manual',
       hostPaused: req.host.agent_state === 'paused' || req.host.status === 'maintenance', agentAutonomous: false,
       window: effectiveWindow(s.hostWindows[req.host.id], s.window), windowDurationMs: s.windowDurationMs,
     });

@@ -1,6 +1,6 @@
 // Update settings (SPEC S15): how often the fleet is checked, the window in
 // which `auto` containers update (server default, per-host override), and the
-// health gate's defaults. Kept in the settings table as one JSON document,
+// health gate's defaults, and whether agents follow the server's version. Kept in the settings table as one JSON document,
 // validated whole on every change so a bad value never reaches the scheduler.
 import { z } from 'zod';
 import type { Db } from '../store/db.ts';
@@ -20,11 +20,13 @@ export const updateSettingsSchema = z.object({
   hostWindows: z.record(z.string(), z.string()),
   /** Without a healthcheck, how long a new container must keep running to count as healthy. */
   stableMs: z.number().int().min(1000).max(600_000),
+  /** Agents whose version differs from the server's update themselves to it (flotilla.self containers). */
+  agentSelfUpdate: z.boolean(),
 });
 export type UpdateSettings = z.infer<typeof updateSettingsSchema>;
 
 export const DEFAULT_UPDATE_SETTINGS: UpdateSettings = {
-  checkIntervalMs: 6 * 3_600_000, window: null, windowDurationMs: DEFAULT_WINDOW_MS, hostWindows: {}, stableMs: 10_000,
+  checkIntervalMs: 6 * 3_600_000, window: null, windowDurationMs: DEFAULT_WINDOW_MS, hostWindows: {}, stableMs: 10_000, agentSelfUpdate: true,
 };
 
 /** What a user may send: durations as `6h`/`30m` or milliseconds. */
@@ -34,6 +36,7 @@ export const updateSettingsPatchSchema = z.object({
   windowDuration: z.union([z.string(), z.number()]).optional(),
   hostWindows: z.record(z.string(), z.string().nullable()).optional(),
   stable: z.union([z.string(), z.number()]).optional(),
+  agentSelfUpdate: z.boolean().optional(),
 }).strict();
 export type UpdateSettingsPatch = z.infer<typeof updateSettingsPatchSchema>;
 
@@ -63,6 +66,7 @@ export class UpdateSettingsStore {
       if (ms < 1000 || ms > 600_000) throw new BadRequest('stable must be between 1s and 10m', 'stable');
       next.stableMs = ms;
     }
+    if (patch.agentSelfUpdate !== undefined) next.agentSelfUpdate = patch.agentSelfUpdate;
     for (const [ref, expr] of Object.entries(patch.hostWindows ?? {})) {
       const id = await knownHost(ref);
       if (!id) throw new BadRequest(`hostWindows: no host "${ref}"`, 'hostWindows');

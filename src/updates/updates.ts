@@ -23,6 +23,8 @@ import { hostsToCheck, runCheckCycle, type CheckSummary } from './check-cycle.ts
 import { UpdateSettingsStore } from './settings.ts';
 import { mayUpdateNow } from './policy.ts';
 import { effectiveWindow } from './window.ts';
+import { AgentVersionFollower, type AgentVersionStatus } from './self-update/index.ts';
+import { VERSION } from '../version.ts';
 
 export interface UpdatesEvents {
   check: [CheckSummary];
@@ -40,6 +42,8 @@ export interface UpdatesDeps {
   /** Sends a changed policy to every connected agent (SPEC A6). */
   pushPolicy?: (msg: Awaited<ReturnType<PolicyStore['setPolicy']>>) => void;
   gracePeriodOfflineMs: number;
+  /** What agents follow (SPEC S15); default this process's version. */
+  serverVersion?: string;
 }
 
 export class Updates {
@@ -52,6 +56,7 @@ export class Updates {
   private readonly journal: FileUpdateJournal;
   private readonly agentRuns: AgentRuns;
   private readonly applier: UpdateApplier;
+  private readonly follower: AgentVersionFollower;
   private timer: NodeJS.Timeout | undefined;
   private cycle: Promise<CheckSummary> | undefined;
   /**
@@ -86,6 +91,13 @@ export class Updates {
         if (notice) this.notifier.notifySoon([notice]);
       },
     });
+    this.follower = new AgentVersionFollower({
+      store: deps.store, log, serverVersion: deps.serverVersion ?? VERSION,
+      docker: async (host) => (await deps.fleet.docker(host.id)).docker,
+      apply: (host, container, image) => this.applier.apply({ host, container, image, trigger: 'self', user: null }),
+      complete: (id, result) => this.applier.complete(id, result),
+      enabled: async () => (await this.settings.get()).agentSelfUpdate,
+    });
   }
 
   /** Starts the schedule, and puts back containers of direct hosts whose update the server did not finish. */
@@ -94,7 +106,9 @@ export class Updates {
     const n = await this.d.store.updates.markInterrupted(direct);
     if (n) this.d.log.warn({ updates: n }, 'container updates were running when the server stopped: their containers are put back when their hosts answer');
     this.d.fleet.bus.on('synced', ({ hostId, ok }) => {
-      if (ok) void this.recover(hostId);
+      if (!ok || this.stopping.signal.aborted) return;
+      void this.recover(hostId);
+      void this.d.store.hosts.find(hostId).then((host) => host && this.follower.consider(host)).catch(() => undefined);
     });
     void this.schedule(60_000);
   }
@@ -150,6 +164,11 @@ export class Updates {
   async apply(hostRef: string, container: string, who: { user: string | null; trigger?: UpdateTrigger; image?: string; onStep?: (e: UpdateStepEvent) => void }): Promise<UpdateRunRow> {
     const host = await this.d.fleet.getHostRow(hostRef);
     return this.applier.apply({ host, container, trigger: who.trigger ?? 'manual', user: who.user, image: who.image, onStep: who.onStep });
+  }
+
+  /** Agent hosts: their agent's version against the server's, and the self-update done about it. */
+  agentVersions(): Promise<AgentVersionStatus[]> {
+    return this.follower.status();
   }
 
   async checks(filter: { host?: string; status?: string } = {}): Promise<UpdateCheckRow[]> {

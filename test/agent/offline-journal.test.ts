@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { labState } from '../lab/fixture.ts';
 import { apiClient, ADMIN_PASSWORD, waitFor } from '../helpers/server.ts';
 import { freePort, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { signIn } from '../helpers/sign-in.ts';
 import { spawnAgent, type AgentProcess } from '../helpers/agent-process.ts';
 import { DockerClient } from '../../src/docker/client.ts';
 import { createTransport } from '../../src/transports/index.ts';
@@ -97,15 +98,6 @@ test('offline journal: survives an agent restart, replayed once on reconnect, cl
   const again = (await admin.get('/api/v1/events?type=journal&limit=1000')).body as any[];
   assert.equal(again.filter((r: any) => r.data?.data?.Action === 'destroy' && r.data?.data?.Actor?.ID === Id).length, 1);
 });
-
-async function signIn(url: string) {
-  const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
-  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-  // A session's changes carry its CSRF token (from the login answer).
-  const { csrfToken } = (await res.json()) as { csrfToken: string };
-  const tok = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers: { 'content-type': 'application/json', cookie, 'x-flotilla-csrf': csrfToken }, body: JSON.stringify({ name: 't' }) });
-  return apiClient(url, ((await tok.json()) as { token: string }).token);
-}
 
 test('a torn last line (agent killed mid-write) is ignored, earlier entries kept', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'journal-torn-'));

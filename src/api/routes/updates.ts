@@ -26,6 +26,13 @@ export const updateRunSchema = z.object({
   durationMs: z.number().nullable(), reason: z.string().nullable(), steps: z.array(z.unknown()),
 });
 
+export const agentVersionSchema = z.object({
+  host: z.object({ id: z.string(), name: z.string() }), agentVersion: z.string().nullable(), serverVersion: z.string(),
+  state: z.enum(['current', 'outdated', 'updating', 'failed', 'no_self_container', 'paused', 'disconnected', 'disabled']),
+  container: z.object({ id: z.string(), name: z.string(), image: z.string() }).nullable(), target: z.string().nullable(),
+  lastRun: z.object({ id: z.string(), status: z.string(), image: z.string(), reason: z.string().nullable(), startedAt: z.string() }).nullable(),
+});
+
 const checkSummarySchema = z.object({
   at: z.string(), hosts: z.number(), containers: z.number(), remoteChecks: z.number(), registryRequests: z.number(),
   updatesAvailable: z.number(), errors: z.number(), durationMs: z.number(),
@@ -102,6 +109,14 @@ export const updateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
     return (await updates.runs(req.query)).map((r) => runView(r, n));
   });
 
+  app.get('/updates/agents', {
+    config: { permission: 'updates.read' },
+    schema: {
+      tags: ['updates'], summary: 'Agent hosts: the agent\'s version against the server\'s, its flotilla.self container, the image it follows to, and the last self-update',
+      response: { 200: z.array(agentVersionSchema) },
+    },
+  }, async () => updates.agentVersions());
+
   app.get('/updates/runs/:id', {
     config: { permission: 'updates.read' },
     schema: { tags: ['updates'], summary: 'One update run with its steps', params: z.object({ id: z.string().uuid() }), response: { 200: updateRunSchema } },
@@ -142,6 +157,6 @@ export const updateRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (a
 
   app.patch('/updates/settings', {
     config: { permission: 'updates.admin', audit: 'updates.settings' },
-    schema: { tags: ['updates'], summary: 'Change update settings: checkInterval (6h, 30m; 0 = off), window (cron, UTC; CRON_TZ=… prefix), windowDuration, hostWindows, stable', body: updateSettingsPatchSchema, response: { 200: updateSettingsSchema } },
+    schema: { tags: ['updates'], summary: 'Change update settings: checkInterval (6h, 30m; 0 = off), window (cron, UTC; CRON_TZ=… prefix), windowDuration, hostWindows, stable, agentSelfUpdate', body: updateSettingsPatchSchema, response: { 200: updateSettingsSchema } },
   }, async (req) => updates.settings.update(req.body, async (ref) => (await ctx.fleet.getHostRow(ref).catch(() => undefined))?.id));
 };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { Argument, Option, type Command } from 'commander';
 import { apiPath } from '../client/api-client.ts';
 import { ago, emit, renderFields, renderTable, shortId } from '../client/output.ts';
-import { updateCheckSchema, updateRunSchema } from '../../api/routes/updates.ts';
+import { agentVersionSchema, updateCheckSchema, updateRunSchema } from '../../api/routes/updates.ts';
 import { updateSettingsSchema, type UpdateSettings } from '../../updates/settings.ts';
 import { clientCommand, collectKeyValue, commandGroup, connect, keyValueRecord, type ClientFlags } from './common.ts';
 
@@ -33,6 +33,7 @@ interface SettingsFlags extends ClientFlags {
   windowDuration?: string;
   hostWindow?: string[];
   stable?: string;
+  agentSelfUpdate?: 'on' | 'off';
 }
 
 export function registerUpdateCommands(program: Command): void {
@@ -84,6 +85,15 @@ export function registerUpdateCommands(program: Command): void {
       if (!SUCCESSFUL.has(run.status)) process.exitCode = 1;
     });
 
+  clientCommand(updates, 'agents', 'agent hosts: the agent\'s version against the server\'s and its self-update')
+    .action(async (flags: ClientFlags) => {
+      const rows = await (await connect(flags)).request('GET', '/updates/agents', { schema: z.array(agentVersionSchema) });
+      emit(flags.json, rows, () => (rows.length ? renderTable(['HOST', 'AGENT', 'SERVER', 'STATE', 'CONTAINER', 'TARGET', 'LAST SELF-UPDATE'], rows.map((r) => [
+        r.host.name, r.agentVersion ?? '-', r.serverVersion, r.state.replace(/_/g, ' '), r.container?.name ?? '-', r.target ?? '-',
+        r.lastRun ? `${r.lastRun.status.replace('_', ' ')} ${ago(r.lastRun.startedAt)}${r.lastRun.reason && !SUCCESSFUL.has(r.lastRun.status) ? `: ${r.lastRun.reason}` : ''}` : '',
+      ])) : 'no agent hosts'));
+    });
+
   clientCommand(updates, 'history', 'update runs, newest first, with outcomes and rollback reasons')
     .option('--host <host>', 'only this host')
     .option('--container <name>', 'only this container')
@@ -131,11 +141,12 @@ export function registerUpdateCommands(program: Command): void {
     .option('--window-duration <duration>', 'how long a window stays open (1h)')
     .option('--host-window <host=cron>', 'a host\'s own window (repeatable; HOST= removes it)', collectKeyValue)
     .option('--stable <duration>', 'without a healthcheck, how long a new container must keep running (10s)')
+    .addOption(new Option('--agent-self-update <on|off>', 'agents whose version differs from the server\'s update themselves to it').choices(['on', 'off']))
     .action(async (flags: SettingsFlags) => {
       const client = await connect(flags);
       const patch = {
         checkInterval: flags.checkInterval, window: flags.window, windowDuration: flags.windowDuration, stable: flags.stable,
-        hostWindows: keyValueRecord(flags.hostWindow),
+        hostWindows: keyValueRecord(flags.hostWindow), agentSelfUpdate: flags.agentSelfUpdate === undefined ? undefined : flags.agentSelfUpdate === 'on',
       };
       const changing = Object.values(patch).some((v) => v !== undefined);
       const s = changing
@@ -159,6 +170,7 @@ function renderSettings(s: UpdateSettings, names: Map<string, string>): string {
     ['Window duration', formatDuration(s.windowDurationMs)],
     ['Host windows', hostWindows.join(', ') || 'none'],
     ['Stable', formatDuration(s.stableMs)],
+    ['Agent self-update', s.agentSelfUpdate ? 'on (agents follow the server\'s version)' : 'off'],
   ]);
 }
 

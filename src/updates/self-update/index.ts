@@ -9,3 +9,5 @@ export { parseUpdaterOutput, inFlightSchema, RESULT_KEY, ERROR_KEY, JOURNAL_KEY,
 export type { UpdaterOutput, UpdaterError } from './protocol.ts';
 export { isSelfContainer, isUpdaterContainer, needsSelfUpdate, SELF_LABEL, UPDATER_LABEL, UPDATE_ID_LABEL, UPDATE_TARGET_LABEL } from './self.ts';
 export { SelfUpdateLost, SelfUpdateRefused, SelfUpdateTimeout } from './errors.ts';
+export { AgentVersionFollower, selfUpdateTarget } from './follow.ts';
+export type { AgentVersionStatus, AgentVersionState } from './follow.ts';
