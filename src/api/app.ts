@@ -46,7 +46,9 @@ declare module 'fastify' {
     routeTable: RouteSummary[];
   }
 }
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.ts';
+
+export { VERSION };
 
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const app = Fastify({

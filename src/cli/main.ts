@@ -6,10 +6,11 @@ import { registerSelfUpdateCommand } from './commands/self-update.ts';
 import { registerUpdateCommands } from './commands/updates.ts';
 import { registerRegistryCommands } from './commands/registries.ts';
 import { registerNotifyCommands } from './commands/notify.ts';
+import { VERSION } from '../version.ts';
 
 const program = new Command('flotilla')
   .description('One control plane for a fleet of Docker hosts')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 

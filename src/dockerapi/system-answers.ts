@@ -2,9 +2,9 @@
 // engine. The API version offered is the lowest any reachable host speaks, so
 // the docker CLI negotiates a version every host understands.
 import type { HostView } from '../fleet/host-view.ts';
+import { VERSION as FLOTILLA_VERSION } from '../version.ts';
 import { compareVersions, MIN_CLIENT_API_VERSION } from './request-path.ts';
 
-export const FLOTILLA_VERSION = '0.1.0';
 const FLOOR = '1.41';
 
 export function fleetApiVersion(hosts: HostView[]): string {

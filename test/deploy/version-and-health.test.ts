@@ -34,6 +34,12 @@ test('a process started with FLOTILLA_VERSION reports that version; a bad one st
   const script = `import { AGENT_VERSION } from ${JSON.stringify(path.join(ROOT, 'src/agent/enroll.ts'))}; console.log(AGENT_VERSION);`;
   const ok = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, FLOTILLA_VERSION: '9.9.9-image' } });
   assert.equal(ok.stdout.trim(), '9.9.9-image');
+  // The CLI, the OpenAPI document and the fleet endpoint's /version read the same one (no copy of the number).
+  const cli = await exec(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--version'], { env: { ...process.env, FLOTILLA_VERSION: '9.9.9-image' } });
+  assert.equal(cli.stdout.trim(), '9.9.9-image');
+  const answers = `import { VERSION } from ${JSON.stringify(path.join(ROOT, 'src/api/app.ts'))}; import { versionAnswer } from ${JSON.stringify(path.join(ROOT, 'src/dockerapi/system-answers.ts'))}; console.log(VERSION, versionAnswer([]).Version);`;
+  const both = await exec(process.execPath, ['--input-type=module', '-e', answers], { env: { ...process.env, FLOTILLA_VERSION: '9.9.9-image' } });
+  assert.equal(both.stdout.trim(), '9.9.9-image flotilla-9.9.9-image');
   const bad = await exec(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, FLOTILLA_VERSION: 'no spaces' } }).catch((e: { code: number; stderr: string }) => e);
   assert.notEqual((bad as { code: number }).code, 0);
   assert.match((bad as { stderr: string }).stderr, /FLOTILLA_VERSION/);
