@@ -54,6 +54,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const live = new LiveBus();
   feedLiveBus(live, { fleet, swarm, store });
   const setup = new SetupCode(config.dataDir);
+  await fleet.agentHosts.serverStarted();
   const cluster = config.cluster.enabled
     ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;

@@ -4,7 +4,7 @@
 // autonomous and journal what happens; replay the journal when back.
 import { EventEmitter } from 'node:events';
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import type { AgentClient, AgentMessage, ServerMessage } from '../proto/generated/flotilla.ts';
+import type { AgentClient, AgentMessage, JournalEntry, ServerMessage } from '../proto/generated/flotilla.ts';
 import type { Logger } from '../log.ts';
 import type { DockerEvent } from '../docker/events.ts';
 import type { AgentConfig } from './config.ts';
@@ -42,6 +42,8 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
   journal!: OfflineJournal;
   cache!: PolicyCache;
   channel: Channel | undefined;
+  /** The channel whose journal replay has been sent: live journal entries wait for it (see sendJournalEntry). */
+  private replayedOn: Channel | undefined;
   private stopped = false;
   private offlineSince: number | undefined = Date.now();
   autonomous = false;
@@ -98,6 +100,15 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
 
   send(msg: AgentMessage): void {
     this.channel?.write(msg);
+  }
+
+  /**
+   * Sends one journal entry at once, but only on a channel whose replay is out: the server acknowledges
+   * "through seq N", so an entry sent ahead of the replay would have its ack drop the older entries the
+   * replay had not yet sent. Before the replay the entry stays on disk and the replay carries it.
+   */
+  sendJournalEntry(entry: JournalEntry): void {
+    if (this.channel && this.replayedOn === this.channel) this.send({ body: { $case: 'journal', value: { batchId: `live-${entry.seq}`, entries: [entry] } } });
   }
 
   onRenewed(certPem: string, error: string): Promise<void> {
@@ -187,6 +198,7 @@ export class AgentRunner extends EventEmitter<RunnerEvents> {
   /** Sends what the journal holds, in batches; entries are dropped when the server acknowledges them. */
   private async replayJournal(): Promise<void> {
     const pending = this.journal.pending();
+    this.replayedOn = this.channel;
     for (let i = 0; i < pending.length; i += 500) {
       this.send({ body: { $case: 'journal', value: { batchId: `${Date.now()}-${i}`, entries: pending.slice(i, i + 500) } } });
     }

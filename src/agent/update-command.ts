@@ -89,8 +89,7 @@ export class AgentUpdates {
   /** On disk first; then sent at once when connected (the server acknowledges it like any journal entry). */
   private async report(kind: string, data: unknown): Promise<void> {
     try {
-      const entry = await this.agent.journal.append(kind, data);
-      if (this.agent.channel) this.agent.send({ body: { $case: 'journal', value: { batchId: `update-${entry.seq}`, entries: [entry] } } });
+      this.agent.sendJournalEntry(await this.agent.journal.append(kind, data));
     } catch (err) {
       this.agent.log.error({ err: (err as Error).message, kind }, 'could not journal an update report');
     }

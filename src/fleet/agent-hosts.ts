@@ -83,6 +83,19 @@ export class AgentHosts implements AgentHooks {
     this.d.log.info({ host: host.name, entries: fresh.length, duplicates: entries.length - fresh.length }, 'agent journal stored');
   }
 
+  /**
+   * At server start, before the agent endpoint listens: no agent has a channel to this process yet. A server
+   * that was killed left its agent hosts `connected`, and nothing else would correct that until the agent
+   * reconnects (agent hosts are synced only while connected) — never, if the agent is gone.
+   */
+  async serverStarted(): Promise<void> {
+    for (const host of await this.d.store.hosts.list()) {
+      if (host.kind === 'agent' && host.status === 'connected') {
+        await this.d.tracker.move(host, 'disconnected', 'the server restarted: waiting for the agent to reconnect', { disconnect_reason: 'server' });
+      }
+    }
+  }
+
   async disconnected(host: HostRow, reason: DisconnectReason, detail: string): Promise<void> {
     const current = await this.d.store.hosts.find(host.id);
     if (!current) return;
