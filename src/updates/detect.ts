@@ -141,6 +141,19 @@ export async function checkUses(uses: ImageUse[], client: RegistryClient, policy
   return { rows, remoteChecks: remotes.size };
 }
 
+/**
+ * A stored check row as the policy now in force sees it: an override or default changed since the check
+ * re-resolves the policy and the pinned/update_available status at once, without a new registry check
+ * (the remote digest was fetched for pinned containers too). Label and digest policies do not depend on
+ * the server's settings and are kept as they are.
+ */
+export function withCurrentPolicy(row: UpdateCheckRow, policy: { overrides: Record<string, string>; defaultPolicy?: string }): UpdateCheckRow {
+  if (row.policy_source === 'label' || row.policy_source === 'digest') return row;
+  const resolved = resolveUpdatePolicy({ labels: {}, containerName: row.container_name, overrides: policy.overrides, hostId: row.host_id, defaultPolicy: policy.defaultPolicy, image: row.image_ref });
+  const moved = row.status === 'pinned' || row.status === 'update_available' ? policyStatus(resolved.policy, 'update_available') : row.status;
+  return { ...row, policy: resolved.policy, policy_source: resolved.source, warning: resolved.warning ?? null, status: moved };
+}
+
 /** A pinned container is reported pinned even when its tag moved. */
 function policyStatus(policy: string, status: CheckStatus): CheckStatus {
   return policy === 'pinned' && status === 'update_available' ? 'pinned' : status;

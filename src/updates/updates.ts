@@ -22,6 +22,7 @@ import { UpdateApplier, type UpdateTrigger } from './apply.ts';
 import { hostsToCheck, runCheckCycle, type CheckSummary } from './check-cycle.ts';
 import { UpdateSettingsStore } from './settings.ts';
 import { mayUpdateNow } from './policy.ts';
+import { withCurrentPolicy } from './detect.ts';
 import { effectiveWindow } from './window.ts';
 import { AgentVersionFollower, type AgentVersionStatus } from './self-update/index.ts';
 import { VERSION } from '../version.ts';
@@ -173,7 +174,11 @@ export class Updates {
 
   async checks(filter: { host?: string; status?: string } = {}): Promise<UpdateCheckRow[]> {
     const hostId = filter.host ? (await this.d.fleet.getHostRow(filter.host)).id : undefined;
-    return this.d.store.updates.checks({ hostId, status: filter.status });
+    const p = await this.policies.policy();
+    const policy = { overrides: p.containerPolicies, defaultPolicy: p.defaultPolicy };
+    // The status filter applies to the status as the policy now in force makes it (pinned ⇄ update_available).
+    const rows = (await this.d.store.updates.checks({ hostId })).map((r) => withCurrentPolicy(r, policy));
+    return filter.status ? rows.filter((r) => r.status === filter.status) : rows;
   }
 
   async runs(filter: { host?: string; container?: string; limit?: number } = {}): Promise<UpdateRunRow[]> {

@@ -1,9 +1,11 @@
 // Update policy resolution (SPEC S15): label > override > default > manual, bad
 // values with warnings, digest references pinned; and when an update may run
 // (paused hosts and autonomous agents never, SPEC A5; windows for the scheduler).
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveUpdatePolicy, mayUpdateNow, isDigestReference, type PolicyInput } from '../../src/updates/policy.ts';
+import { withCurrentPolicy } from '../../src/updates/detect.ts';
+import type { UpdateCheckRow } from '../../src/store/updates-repo.ts';
 
 const DIGEST = 'sha256:' + 'a'.repeat(64);
 const base: PolicyInput = { labels: {}, containerName: 'web', overrides: {} };
@@ -107,4 +109,28 @@ test('a window that does not parse blocks automatic updates and says why', () =>
   const got = mayUpdateNow({ policy: 'auto', trigger: 'auto', hostPaused: false, agentAutonomous: false, window: '0 25 * * *' });
   assert.ok(!got.allowed && got.blockedBy === 'window');
   assert.match(!got.allowed ? got.reason : '', /"0 25 \* \* \*"/);
+});
+
+describe('a stored check under the policy now in force (withCurrentPolicy)', () => {
+  const row = (over: Partial<UpdateCheckRow>): UpdateCheckRow => ({
+    host_id: 'h1', container_id: 'c1', container_name: 'web', image_ref: 'reg/app:1', current_digest: 'sha256:a', available_digest: 'sha256:b',
+    status: 'update_available', policy: 'manual', policy_source: 'default', warning: null, error: null, checked_at: '2026-01-01T00:00:00.000Z', ...over,
+  });
+
+  test('an override set after the check: pinned at once, and back to update_available when removed', () => {
+    const pinned = withCurrentPolicy(row({}), { overrides: { 'h1/web': 'pinned' }, defaultPolicy: 'manual' });
+    assert.equal(pinned.policy, 'pinned');
+    assert.equal(pinned.policy_source, 'override');
+    assert.equal(pinned.status, 'pinned');
+    const back = withCurrentPolicy(pinned, { overrides: {}, defaultPolicy: 'auto' });
+    assert.deepEqual([back.policy, back.policy_source, back.status], ['auto', 'default', 'update_available']);
+  });
+
+  test('up to date stays up to date; label and digest policies are not the server\'s to change', () => {
+    assert.equal(withCurrentPolicy(row({ status: 'up_to_date' }), { overrides: { web: 'pinned' } }).status, 'up_to_date');
+    const label = row({ policy: 'auto', policy_source: 'label' });
+    assert.equal(withCurrentPolicy(label, { overrides: { web: 'pinned' } }), label);
+    const digest = row({ policy: 'pinned', policy_source: 'digest', status: 'pinned' });
+    assert.equal(withCurrentPolicy(digest, { overrides: { web: 'auto' } }), digest);
+  });
 });

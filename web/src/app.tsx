@@ -15,8 +15,9 @@ import { ActivityPage } from './pages/activity.tsx';
 import { SwarmPage } from './pages/swarm.tsx';
 import { ResourcesPage } from './pages/resources.tsx';
 import { SettingsPage } from './pages/settings.tsx';
+import { UpdatesPage } from './pages/updates.tsx';
 
-const NAV: [string, string][] = [['/', 'Fleet'], ['/containers', 'Containers'], ['/resources', 'Images & volumes'], ['/hosts', 'Hosts'], ['/swarm', 'Swarm'], ['/activity', 'Activity'], ['/settings', 'Settings']];
+const NAV: [string, string][] = [['/', 'Fleet'], ['/containers', 'Containers'], ['/resources', 'Images & volumes'], ['/hosts', 'Hosts'], ['/swarm', 'Swarm'], ['/updates', 'Updates'], ['/activity', 'Activity'], ['/settings', 'Settings']];
 
 whenSignedOut(() => {
   stopLive();
@@ -64,6 +65,7 @@ function route(p: string) {
   if (p === '/swarm' || p.startsWith('/swarm/') || p.startsWith('/swarm?')) return <SwarmPage />;
   if (p === '/resources' || p.startsWith('/resources?')) return <ResourcesPage />;
   if (p === '/settings' || p.startsWith('/settings?')) return <SettingsPage />;
+  if (p === '/updates' || p.startsWith('/updates?')) return <UpdatesPage />;
   if (match('/activity', p)) return <ActivityPage />;
   if (match('/', p)) return <OverviewPage />;
   return <section class="page"><h1>Not found</h1><p>No page at {p}. <a href="/">Back to the fleet</a></p></section>;

@@ -15,7 +15,7 @@ export interface LiveMessage {
 
 export const liveState = signal<'connecting' | 'live' | 'reconnecting'>('connecting');
 
-const TYPES = ['docker', 'host.status', 'host.overlap', 'cluster.status', 'swarm.event', 'audit'];
+const TYPES = ['docker', 'host.status', 'host.overlap', 'cluster.status', 'swarm.event', 'audit', 'update.check', 'update.step', 'update.run'];
 const listeners = new Map<string, Set<(m: LiveMessage) => void>>();
 const reloaders = new Set<() => void>();
 let source: EventSource | undefined;

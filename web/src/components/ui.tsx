@@ -17,6 +17,15 @@ export function ago(iso: string | null | undefined): string {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+/** 21600000 → "6 h", 90000 → "90 s": the largest whole unit. */
+export function duration(ms: number): string {
+  if (ms === 0) return '0';
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}
+
 export function bytes(n: number | null | undefined): string {
   if (n === null || n === undefined) return '-';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

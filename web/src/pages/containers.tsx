@@ -1,6 +1,7 @@
 // Containers of the whole fleet, grouped by host: state, image, ports, health;
-// filter and search; start / stop / restart / remove one or a selection. Kept
-// current by container events from the live stream.
+// filter and search; start / stop / restart / remove one or a selection; an
+// available image update shown and run in place. Kept current by container
+// events and update checks/outcomes from the live stream.
 import { useMemo, useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
 import { useLiveRefresh, useResource } from '../hooks.ts';
@@ -9,11 +10,14 @@ import { queryParam } from '../router.ts';
 import { VirtualList } from '../components/virtual-list.tsx';
 import { ActionButton, ErrorNote, Page, Status } from '../components/ui.tsx';
 import type { FleetContainer } from '../types.ts';
+import type { UpdateCheck } from './updates/types.ts';
+import { UpdatesInProgress, useContainerUpdates } from './updates/update-run.tsx';
 
 type Row = { kind: 'host'; host: string; count: number; running: number } | { kind: 'container'; c: FleetContainer };
 const ACTIONS = ['start', 'stop', 'restart'] as const;
 
-function matches(c: FleetContainer, text: string, state: string): boolean {
+function matches(c: FleetContainer, text: string, state: string, update: UpdateCheck | undefined): boolean {
+  if (state === 'update' && update?.status !== 'update_available') return false;
   if (state === 'running' && c.state !== 'running') return false;
   if (state === 'stopped' && c.state === 'running') return false;
   if (state === 'unhealthy' && c.health !== 'unhealthy') return false;
@@ -31,6 +35,13 @@ export function ContainersPage() {
   const list = useResource(() => api<FleetContainer[]>('GET', '/containers'));
   useLiveRefresh('docker', (m) => m.data?.Type === 'container', list.reload, 300);
   useLiveRefresh('host.status', () => true, list.reload, 500);
+  const readUpdates = can('updates.read');
+  const checks = useResource(() => (readUpdates ? api<UpdateCheck[]>('GET', '/updates') : Promise.resolve([])), [readUpdates]);
+  useLiveRefresh('update.check', () => true, checks.reload);
+  useLiveRefresh('update.run', () => true, checks.reload);
+  const byContainer = useMemo(() => new Map((checks.data ?? []).map((u) => [`${u.host}/${u.containerId}`, u])), [checks.data]);
+  const updates = useContainerUpdates(() => { list.reload(); checks.reload(); });
+  const mayUpdate = can('updates.manage');
   const [text, setText] = useState(queryParam('host') ?? '');
   const [state, setState] = useState('all');
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -38,7 +49,7 @@ export function ContainersPage() {
   const operate = can('containers.operate');
   const all = list.data ?? [];
   const rows = useMemo(() => {
-    const shown = all.filter((c) => matches(c, text.trim(), state));
+    const shown = all.filter((c) => matches(c, text.trim(), state, byContainer.get(`${c.host}/${c.id}`)));
     // One pass: the list is sorted by host, so each group's header is filled in as its rows go by.
     const out: Row[] = [];
     let header: Extract<Row, { kind: 'host' }> | undefined;
@@ -52,7 +63,7 @@ export function ContainersPage() {
       out.push({ kind: 'container', c });
     }
     return out;
-  }, [all, text, state]);
+  }, [all, text, state, byContainer]);
   const key = (c: FleetContainer) => `${c.host}/${c.id}`;
   const chosen = all.filter((c) => selected.has(key(c)));
   const bulk = async (action: string) => {
@@ -68,7 +79,7 @@ export function ContainersPage() {
         <input type="search" placeholder="Filter by name, image, host or id" value={text} aria-label="filter containers"
           onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         <select value={state} aria-label="state" onChange={(e) => setState((e.target as HTMLSelectElement).value)}>
-          <option value="all">all states</option><option value="running">running</option><option value="stopped">stopped</option><option value="unhealthy">unhealthy</option>
+          <option value="all">all states</option><option value="running">running</option><option value="stopped">stopped</option><option value="unhealthy">unhealthy</option><option value="update">update available</option>
         </select>
         {operate && chosen.length > 0 && (
           <span class="bulk">{chosen.length} selected:
@@ -78,7 +89,8 @@ export function ContainersPage() {
         )}
       </div>
       <ErrorNote message={error ?? list.error} />
-      <div class="thead crow"><span /><span>Name</span><span>State</span><span>Image</span><span>Ports</span><span>Health</span><span>Actions</span></div>
+      <UpdatesInProgress updates={updates.updates} clear={updates.clear} />
+      <div class="thead crow"><span /><span>Name</span><span>State</span><span>Image</span><span>Ports</span><span>Health</span><span>Update</span><span>Actions</span></div>
       <VirtualList label="containers" items={rows} rowHeight={38} height="calc(100vh - 230px)" row={(r) => r.kind === 'host'
         ? <div class="group" data-group={r.host}><b>{r.host}</b> <span class="muted">{r.running} running of {r.count}</span></div>
         : (
@@ -90,7 +102,10 @@ export function ContainersPage() {
             <span class="mono" title={r.c.image}>{r.c.image}</span>
             <span class="mono">{r.c.ports.join(', ')}</span>
             <span>{r.c.health ? <Status value={r.c.health} /> : ''}</span>
-            <span class="actions">{operate && (
+            <span>{byContainer.get(`${r.c.host}/${r.c.id}`)?.status === 'update_available' && <a href="/updates" class="status status-update_available" data-status="update_available">update available</a>}</span>
+            <span class="actions">{mayUpdate && byContainer.get(`${r.c.host}/${r.c.id}`)?.status === 'update_available' && (
+              <button type="button" disabled={updates.busy(r.c.host, r.c.name)} aria-label={`update ${r.c.name}`} onClick={() => void updates.start(r.c.host, r.c.name)}>update</button>
+            )}{operate && (
               <>
                 {r.c.state === 'running'
                   ? <ActionButton label="stop" title={`stop ${r.c.name}`} run={() => containerAction(r.c, 'stop').then(list.reload)} onError={setError} />

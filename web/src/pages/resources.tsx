@@ -1,7 +1,6 @@
 // Images, networks and volumes of one host (?host=, ?tab=): list, and per role
 // pull (with progress) / create, remove, prune. Kept current by the host's
 // Docker events of that type from the live stream; server errors shown as they are.
-import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
 import { useLiveRefresh, useResource } from '../hooks.ts';
@@ -9,6 +8,8 @@ import { can } from '../session.ts';
 import { navigate, queryParam } from '../router.ts';
 import { ActionButton, ErrorNote, Page, bytes } from '../components/ui.tsx';
 import { PullImage } from '../components/pull-image.tsx';
+import { Tabs } from '../components/tabs.tsx';
+import { CreateForm } from '../components/create-form.tsx';
 import type { Host } from '../types.ts';
 
 interface Image { Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Size: number; Created: number; Containers?: number }
@@ -50,25 +51,11 @@ export function ResourcesPage() {
       {!hosts.loading && !host && <p class="empty">No hosts yet. <a href="/hosts">Add one</a>.</p>}
       {host && (
         <>
-          <div role="tablist" aria-label="resource kind" class="resource-tabs">
-            {TABS.map(([t, label]) => (
-              <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={t === tab} aria-controls={t === tab ? `panel-${t}` : undefined}
-                tabIndex={t === tab ? 0 : -1} onClick={() => go(host, t)}
-                onKeyDown={(e) => {
-                  const i = TABS.findIndex(([x]) => x === tab);
-                  const next = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : undefined;
-                  if (next === undefined) return;
-                  const to = TABS[(next + TABS.length) % TABS.length]![0];
-                  go(host, to);
-                  (document.getElementById(`tab-${to}`) as HTMLButtonElement | null)?.focus();
-                }}>{label}</button>
-            ))}
-          </div>
-          <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} class="tabpanel">
+          <Tabs tabs={TABS} current={tab} label="resource kind" onSelect={(t) => go(host, t)}>
             {tab === 'images' && <Images key={host} host={host} />}
             {tab === 'networks' && <Networks key={host} host={host} />}
             {tab === 'volumes' && <Volumes key={host} host={host} />}
-          </div>
+          </Tabs>
         </>
       )}
     </Page>
@@ -226,31 +213,5 @@ function Volumes({ host }: { host: string }) {
         </tbody>
       </table>
     </>
-  );
-}
-
-/** A small create form: runs `onCreate` with the form's fields, resets on success, shows the server's error. */
-function CreateForm(props: { label: string; submit: string; onCreate: (f: FormData) => Promise<void>; children: ComponentChildren }) {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  return (
-    <form class="card inline-form" aria-label={props.label} onSubmit={async (e) => {
-      e.preventDefault();
-      const form = e.currentTarget;
-      setBusy(true);
-      setError(undefined);
-      try {
-        await props.onCreate(new FormData(form));
-        form.reset();
-      } catch (err) {
-        setError((err as Error).message);
-      } finally {
-        setBusy(false);
-      }
-    }}>
-      {props.children}
-      <button type="submit" class="primary" disabled={busy}>{busy ? '…' : props.submit}</button>
-      <ErrorNote message={error} />
-    </form>
   );
 }

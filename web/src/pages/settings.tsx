@@ -6,7 +6,8 @@ import { useState } from 'preact/hooks';
 import { api, path } from '../api.ts';
 import { useResource } from '../hooks.ts';
 import { can, session } from '../session.ts';
-import { ActionButton, CopyButton, ErrorNote, Page, ago } from '../components/ui.tsx';
+import { UpdateSettingsSection } from './updates/settings.tsx';
+import { ActionButton, CopyButton, ErrorNote, Page, ago, duration } from '../components/ui.tsx';
 
 interface ClusterInfo { enabled: boolean; port: number | null; caFingerprint: string | null; connectedAgents: number; advertise: string[] }
 interface Setting { variable: string; group: 'server' | 'agents' | 'docker-endpoint' | 'policy'; description: string; value: string | number | boolean | null; unit?: 'ms' }
@@ -20,13 +21,6 @@ const HIGHLIGHTS: [string, string][] = [['FLOTILLA_GRACE_PERIOD_OFFLINE', 'Offli
 const GROUPS: [Setting['group'], string][] = [['server', 'HTTP server'], ['agents', 'Agent endpoint'], ['docker-endpoint', 'Docker endpoint'], ['policy', 'Policy']];
 /** What a non-admin is told is configurable (admins see the values from GET /settings). */
 const KEY_VARIABLES = ['FLOTILLA_CLUSTER_ADVERTISE', 'FLOTILLA_AGENT_PORT', 'FLOTILLA_GRACE_PERIOD_OFFLINE', 'FLOTILLA_AGENT_HEARTBEAT', 'FLOTILLA_DOCKER_PORT', 'FLOTILLA_SYNC_CONCURRENCY', 'FLOTILLA_NONADMIN_BIND_MOUNTS'];
-
-function duration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
-  if (ms % 1000 === 0) return `${ms / 1000} s`;
-  return `${ms} ms`;
-}
 
 function shown(s: Setting): string {
   if (s.value === null) return 'not set';
@@ -43,6 +37,7 @@ export function SettingsPage() {
     <Page title="Settings">
       <ServerSection admin={admin} />
       {admin && <UsersSection />}
+      {can('updates.read') && <UpdateSettingsSection />}
       <TokensSection />
       <ClientCertsSection admin={admin} />
     </Page>
