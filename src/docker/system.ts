@@ -40,12 +40,23 @@ export interface EngineInfo {
   [field: string]: unknown;
 }
 
+/** One build-cache record of GET /system/df. */
+export interface BuildCacheRecord {
+  ID: string;
+  Type?: string;
+  Size: number;
+  InUse: boolean;
+  Shared: boolean;
+  [field: string]: unknown;
+}
+
+/** GET /system/df. Sizes are bytes; -1 means the engine did not compute that figure. */
 export interface DiskUsage {
   LayersSize: number;
   Images: Array<{ Id: string; Size: number; SharedSize: number; Containers: number; [field: string]: unknown }> | null;
-  Containers: Array<{ Id: string; SizeRw?: number; [field: string]: unknown }> | null;
+  Containers: Array<{ Id: string; State?: string; SizeRw?: number; [field: string]: unknown }> | null;
   Volumes: Array<{ Name: string; UsageData?: { Size: number; RefCount: number } | null; [field: string]: unknown }> | null;
-  BuildCache?: unknown[] | null;
+  BuildCache?: BuildCacheRecord[] | null;
   [field: string]: unknown;
 }
 

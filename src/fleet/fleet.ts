@@ -22,12 +22,13 @@ import type { AgentLink } from './agent-link.ts';
 import { AgentHosts } from './agent-hosts.ts';
 import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
 import { toHostView, type HostView } from './host-view.ts';
+import { DiskUsageMonitor } from './disk-usage.ts';
 
-/** What a new host row starts without: agent fields and Swarm membership (learnt from its first sync). */
+/** What a new host row starts without: agent fields, Swarm membership (learnt from its first sync) and disk usage. */
 export const NO_AGENT_FIELDS = {
   agent_state: null, agent_version: null, agent_features: null, cert_serial: null, cert_not_after: null,
   disconnect_reason: null, connected_at: null, duplicate_of: null, journal_seq: 0,
-  swarm_node_id: null, swarm_state: null, swarm_role: null, swarm_cluster_id: null,
+  swarm_node_id: null, swarm_state: null, swarm_role: null, swarm_cluster_id: null, disk_usage: null,
 } as const;
 
 export interface FleetEvents {
@@ -48,6 +49,8 @@ export class Fleet {
   private readonly watcher: EventWatcher;
   /** The cluster reports agent hosts' lives here (see AgentHooks). */
   readonly agentHosts: AgentHosts;
+  /** Disk usage per host, on its own slow cadence (SPEC S10). */
+  readonly diskUsage: DiskUsageMonitor;
 
   constructor(deps: { store: Store; log: Logger; metrics: Metrics; syncConcurrency: number; syncTimeoutMs: number }) {
     this.store = deps.store;
@@ -68,6 +71,10 @@ export class Fleet {
     });
     this.scheduler.onSynced((host, result) => void this.afterSync(host, result));
     this.scheduler.canSync = (host) => !host.duplicate_of && (host.kind !== 'agent' || (this.connections.agents?.isConnected(host.id) ?? false));
+    this.diskUsage = new DiskUsageMonitor({
+      store: deps.store, log: deps.log, clientFor: (host) => this.connections.clientFor(host),
+      agentConnected: (hostId) => this.connections.agents?.isConnected(hostId) ?? false,
+    });
     this.agentHosts = new AgentHosts({
       store: deps.store, tracker: this.tracker, watcher: this.watcher, scheduler: this.scheduler, log: deps.log,
       onOverlap: (n) => this.announceOverlap(n),
@@ -92,6 +99,7 @@ export class Fleet {
       if (notice) this.announceOverlap(notice);
       if (notice?.duplicate.id === current.id) return;
     }
+    this.diskUsage.afterSync(current);
     // Agents forward their events over the channel; direct hosts need a stream of their own.
     if (current.kind === 'direct') this.watcher.watch(current);
   }
@@ -108,7 +116,7 @@ export class Fleet {
 
   async stop(): Promise<void> {
     this.watcher.stopAll();
-    await this.scheduler.stop();
+    await Promise.all([this.scheduler.stop(), this.diskUsage.stop()]);
     await this.connections.closeAll();
   }
 
@@ -164,6 +172,7 @@ export class Fleet {
     const row = await this.getHostRow(idOrName);
     this.watcher.unwatch(row.id);
     this.scheduler.forget(row.id);
+    this.diskUsage.forget(row.id);
     await this.store.hosts.remove(row.id);
     await this.connections.drop(row.id);
   }

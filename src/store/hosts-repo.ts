@@ -42,6 +42,11 @@ export class HostsRepo {
     await this.db.updateTable('hosts').set(patch).where('id', '=', id).execute();
   }
 
+  /** Stores a host's disk-usage summary (JSON); the figure is replaced, never merged. */
+  async setDiskUsage(id: string, json: string): Promise<void> {
+    await this.db.updateTable('hosts').set({ disk_usage: json }).where('id', '=', id).execute();
+  }
+
   /** Moves a host to a status; records the change only when the status differs. */
   async setStatus(id: string, to: HostStatus, reason: string | null, extra: Updateable<HostsTable> = {}): Promise<{ from: HostStatus; changed: boolean }> {
     return this.db.transaction().execute(async (tx) => {

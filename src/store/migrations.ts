@@ -299,10 +299,17 @@ const updates = (): Migration => ({
   },
 });
 
+// Disk usage per host (SPEC S10): the last GET /system/df summary as JSON, null until first measured.
+const hostDisk = (): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('hosts').addColumn('disk_usage', 'text').execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates(), '0008_host_disk': hostDisk() };
     },
   };
 }

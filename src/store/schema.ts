@@ -121,6 +121,8 @@ export interface HostsTable {
   swarm_role: SwarmRole | null;
   /** The cluster (Swarm ID) this host is linked to as a node; null when it is in none we know. */
   swarm_cluster_id: string | null;
+  /** JSON summary of the engine's last GET /system/df (src/fleet/disk-usage.ts); null until first measured. */
+  disk_usage: string | null;
 }
 
 export interface HostStatusHistoryTable {

@@ -17,9 +17,15 @@ export interface Cluster {
   health: { managers: { total: number; reachable: number; leader: { hostname: string } | null }; quorum: boolean; nodes: { total: number; ready: number; down: string[]; drained: string[] }; services: { total: number; belowDesired: { name: string; running: number; desired: number }[] } } | null;
 }
 
+/** A host's last GET /system/df, summarised (measured every 10 minutes, or on refresh). */
+export interface DiskUsage {
+  imagesBytes: number; containersBytes: number; volumesBytes: number; buildCacheBytes: number;
+  totalBytes: number; reclaimableBytes: number; checkedAt: string;
+}
+
 export interface Overview {
-  hosts: (Host & { health: Counts })[];
-  totals: { hosts: number; down: number; cpus: number; memoryBytes: number; containers: Counts };
+  hosts: (Host & { health: Counts; disk: DiskUsage | null })[];
+  totals: { hosts: number; down: number; cpus: number; memoryBytes: number; containers: Counts; diskBytes: number };
   clusters: Cluster[];
 }
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import { hostPatchSchema, newHostSchema } from '../../fleet/host-input.ts';
 import { hostViewSchema } from '../../fleet/host-view.ts';
+import { hostDiskUsageSchema } from '../../fleet/disk-usage.ts';
 import { hostParam } from './params.ts';
 
 const syncResultSchema = z.object({
@@ -58,6 +59,14 @@ export const hostRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app
     config: { permission: 'hosts.manage', audit: 'host.recover' },
     schema: { tags: ['hosts'], summary: 'Leave the error state and sync at once', params: hostParam, response: { 200: syncResultSchema } },
   }, async (req) => fleet.recover(req.params.host));
+
+  app.post('/hosts/:host/disk-usage/refresh', {
+    config: { permission: 'hosts.manage', audit: 'host.disk_usage_refresh' },
+    schema: {
+      tags: ['hosts'], summary: 'Measure the engine\'s disk usage now (GET /system/df), store and return it; 503 when the host is not connected',
+      params: hostParam, response: { 200: hostDiskUsageSchema },
+    },
+  }, async (req) => fleet.diskUsage.refresh(req.params.host));
 
   app.put('/hosts/:host/maintenance', {
     config: { permission: 'hosts.manage', audit: 'host.maintenance' },

@@ -1,10 +1,18 @@
 // The fleet at a glance: hosts with their status, kind, versions, containers
-// and capacity; fleet health (hosts down, unhealthy containers, Swarm quorum).
+// capacity and disk usage; fleet health (hosts down, unhealthy containers, Swarm quorum).
 // Live: host status changes and container events refresh it in place.
 import { api } from '../api.ts';
 import { useLiveRefresh, useResource } from '../hooks.ts';
 import { Page, Status, ago, bytes, ErrorNote } from '../components/ui.tsx';
-import type { Overview } from '../types.ts';
+import type { DiskUsage, Overview } from '../types.ts';
+
+/** The breakdown behind a host's disk figure, for its tooltip. */
+function diskTitle(d: DiskUsage): string {
+  return [
+    `images ${bytes(d.imagesBytes)}`, `containers ${bytes(d.containersBytes)}`, `volumes ${bytes(d.volumesBytes)}`,
+    `build cache ${bytes(d.buildCacheBytes)}`, `reclaimable ${bytes(d.reclaimableBytes)}`, `checked ${ago(d.checkedAt)} (${d.checkedAt})`,
+  ].join(' · ');
+}
 
 export function OverviewPage() {
   const ov = useResource(() => api<Overview>('GET', '/fleet/overview'));
@@ -22,7 +30,8 @@ export function OverviewPage() {
             <div class="card stat"><span class="big">{d.totals.hosts}</span> hosts<br /><span class={d.totals.down ? 'bad' : 'good'}>{d.totals.down} down</span></div>
             <div class="card stat"><span class="big">{d.totals.containers.running}</span> running of {d.totals.containers.total} containers<br />
               <span class={d.totals.containers.unhealthy ? 'bad' : 'good'}>{d.totals.containers.unhealthy} unhealthy</span></div>
-            <div class="card stat"><span class="big">{d.totals.cpus}</span> CPUs · {bytes(d.totals.memoryBytes)} memory</div>
+            <div class="card stat"><span class="big">{d.totals.cpus}</span> CPUs · {bytes(d.totals.memoryBytes)} memory<br />
+              <span data-testid="fleet-disk">{d.hosts.some((h) => h.disk) ? `${bytes(d.totals.diskBytes)} disk used` : 'disk not measured yet'}</span></div>
             {d.clusters.map((c) => (
               <div class="card stat" key={c.id} data-cluster={c.name}>
                 Swarm <b>{c.name}</b> <Status value={c.status} /><br />
@@ -31,7 +40,7 @@ export function OverviewPage() {
             ))}
           </div>
           <table class="grid" aria-label="hosts">
-            <thead><tr><th>Host</th><th>Status</th><th>Kind</th><th>Last seen</th><th>Engine</th><th>Agent</th><th>Containers</th><th>Health</th><th>Capacity</th><th>Reason</th></tr></thead>
+            <thead><tr><th>Host</th><th>Status</th><th>Kind</th><th>Last seen</th><th>Engine</th><th>Agent</th><th>Containers</th><th>Health</th><th>Capacity</th><th>Disk</th><th>Reason</th></tr></thead>
             <tbody>
               {d.hosts.map((h) => (
                 <tr key={h.id} data-host={h.name}>
@@ -44,10 +53,11 @@ export function OverviewPage() {
                   <td>{h.containers.running}/{h.containers.total}</td>
                   <td>{h.health.unhealthy ? <span class="bad">{h.health.unhealthy} unhealthy</span> : h.health.healthy ? <span class="good">{h.health.healthy} healthy</span> : '-'}</td>
                   <td>{h.engine.cpus ?? '-'} CPU · {bytes(h.engine.memoryBytes)}</td>
+                  <td class="disk" title={h.disk ? diskTitle(h.disk) : 'not measured yet'}>{h.disk ? bytes(h.disk.totalBytes) : '-'}</td>
                   <td class="reason">{h.status === 'connected' ? '' : [h.agent?.disconnectReason, h.statusReason].filter(Boolean).join(': ')}</td>
                 </tr>
               ))}
-              {d.hosts.length === 0 && <tr><td colSpan={10} class="empty">No hosts yet: add one on the Hosts page, or enroll an agent.</td></tr>}
+              {d.hosts.length === 0 && <tr><td colSpan={11} class="empty">No hosts yet: add one on the Hosts page, or enroll an agent.</td></tr>}
             </tbody>
           </table>
         </>
