@@ -5,7 +5,8 @@
 // diffed (the field named); the first deployed again (rollback) from the
 // stack's page; a schema error shown with the server's path; a viewer sees no
 // deploy form or actions (and the API refuses them); the stack removed from
-// the UI. axe-core on each page, no CSP violations, screenshots to
+// the UI; a new version deployed with the blue-green strategy chosen in the
+// form, its steps shown live. axe-core on each page, no CSP violations, screenshots to
 // docs/screenshots/. The stack is removed afterwards in any case.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -21,6 +22,7 @@ const exec = promisify(execFile);
 const skip = noChromium() || (await noSharedSwarm());
 const STACK = `wst${process.pid % 100000}`;
 const SERVICE = `${STACK}_sleeper`;
+const BG_STACK = `${STACK}bg`;
 
 interface DeploymentRow { id: string; status: string; redeployOf: string | null }
 
@@ -93,6 +95,7 @@ describe('stacks pages', { skip, concurrency: false }, () => {
     await browser?.close();
     if (!bed) return;
     await bed.admin.request('DELETE', `${bed.base}/stacks/${STACK}`).catch(() => undefined);
+    await bed.admin.request('DELETE', `${bed.base}/stacks/${BG_STACK}`).catch(() => undefined);
     await bed.close();
   });
 
@@ -176,6 +179,45 @@ describe('stacks pages', { skip, concurrency: false }, () => {
     assert.deepEqual(await deployments(bad), [], 'nothing recorded');
     assert.equal((await bed.admin.get(`${bed.base}/stacks/${bad}`)).status, 404, 'nothing deployed');
     await a11y(page, 'deploy (refused)');
+  });
+
+  test('a new version deployed with the blue-green strategy from the form: the strategy\'s steps are shown live and the new version takes over', async () => {
+    const web = (version: string, image: string) => `services:
+  web:
+    image: ${image}
+    command: ["sh", "-c", "mkdir -p /www && echo ${version} > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1"]
+      interval: 1s
+      retries: 2
+    deploy:
+      replicas: 1
+      endpoint_mode: dnsrr
+      placement:
+        constraints: [node.hostname == ${pinned}]
+`;
+    const v1 = await bed.admin.post(`${bed.base}/stacks`, { name: BG_STACK, compose: web('v1', bed.lab.images.busybox1), resolveImage: 'never', convergeTimeoutSeconds: 90 });
+    assert.equal(v1.body.status, 'succeeded', JSON.stringify(v1.body));
+    await page.goto(url(`/swarm/${bed.cluster}/deploy`));
+    await page.getByLabel('Stack name').fill(BG_STACK);
+    await page.locator('textarea[name="compose"]').fill(web('v2', bed.lab.images.busybox2));
+    await page.getByLabel('Resolve images').selectOption('never');
+    await page.locator('select[name="strategy"]').selectOption('blue-green');
+    await page.getByLabel('HTTP probe port (optional)').fill('8080');
+    await page.getByRole('button', { name: 'Deploy', exact: true }).click();
+    const run = page.locator('section[aria-label^="Deploy of"]');
+    // Live: the strategy's first step is listed before the deploy has a result.
+    await run.locator('ol[aria-label="deploy steps"] li', { hasText: 'blue-green' }).first().waitFor({ timeout: 60_000 });
+    assert.equal(await run.locator('[aria-label="deploy result"]').count(), 0, 'shown while the deploy runs');
+    await run.locator('[aria-label="deploy result"][data-status="succeeded"]').waitFor({ timeout: 180_000 });
+    const steps = await run.locator('ol[aria-label="deploy steps"] li', { hasText: 'blue-green' }).allInnerTexts();
+    assert.ok(steps.length >= 2, `the strategy's steps: ${steps.join(' | ')}`);
+    const newest = ((await bed.admin.get(`${bed.base}/deployments?stack=${BG_STACK}`)).body as { strategy: string; status: string }[])[0]!;
+    assert.deepEqual([newest.strategy, newest.status], ['blue-green', 'succeeded']);
+    const svc = (await bed.admin.get(`${bed.base}/services/${BG_STACK}_web`)).body as { image: string };
+    assert.equal(svc.image.split('@')[0], bed.lab.images.busybox2, 'the new version took over the name');
+    await a11y(page, 'deploy (blue-green)');
   });
 
   test('a viewer sees the stack and its deployments without a deploy form or any action, and the API refuses a redeploy', async () => {

@@ -1,7 +1,7 @@
 // Deploying a stack: its name, the Compose file (pasted or uploaded), .env
 // values, the files the Compose file names (env_file, secrets, configs; each
 // uploaded under the path written in the Compose file), prune and image
-// resolution; then the deploy's live progress and its result.
+// resolution, the strategy (rolling, blue-green, canary); then the deploy's live progress and its result.
 // `?from=<deployment>` starts from a recorded deployment's file and values.
 import { useEffect, useState } from 'preact/hooks';
 import { api, path } from '../../api.ts';
@@ -10,6 +10,7 @@ import { queryParam } from '../../router.ts';
 import { ErrorNote, Page } from '../../components/ui.tsx';
 import { clusterHref } from './cluster.tsx';
 import { DeployProgress, useDeployRun } from './deploy-progress.tsx';
+import { INITIAL_STRATEGY, StrategyFields, strategyBody, type StrategyState } from './strategy-fields.tsx';
 import { deployUrl, envText, filesNamedIn, parseEnv, stackHref, type DeployBody, type Deployment } from './stack-deploys.ts';
 
 const STACK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
@@ -37,6 +38,7 @@ export function DeployPage({ cluster }: { cluster: string }) {
   const [contents, setContents] = useState<Record<string, { file: string; text: string }>>({});
   const [prune, setPrune] = useState(false);
   const [resolveImage, setResolveImage] = useState<DeployBody['resolveImage']>('always');
+  const [strategy, setStrategy] = useState<StrategyState>(INITIAL_STRATEGY);
   const [error, setError] = useState<string>();
   const [note, setNote] = useState<string>();
   const run = useDeployRun();
@@ -80,7 +82,9 @@ export function DeployPage({ cluster }: { cluster: string }) {
     for (const p of [...detected, ...manual.map((r) => r.path.trim())]) {
       if (p && contents[p]) files[p] = contents[p].text;
     }
-    await run.start(deployUrl(cluster), { name, compose, env: values, files, prune, resolveImage });
+    const chosen = strategyBody(strategy);
+    if ('error' in chosen) return setError(chosen.error);
+    await run.start(deployUrl(cluster), { name, compose, env: values, files, prune, resolveImage, ...chosen });
   };
 
   if (!manage) {
@@ -154,6 +158,7 @@ export function DeployPage({ cluster }: { cluster: string }) {
             </select>
           </label>
         </div>
+        <StrategyFields value={strategy} onChange={setStrategy} />
         <ErrorNote message={error} />
         <button type="submit" class="primary" disabled={run.running}>{run.running ? 'Deploying…' : 'Deploy'}</button>
       </form>

@@ -22,15 +22,20 @@ export interface Deployment {
   id: string; cluster: string; stack: string; status: string; strategy: string;
   startedBy: string | null; startedAt: string; finishedAt: string | null; durationMs: number | null;
   redeployOf: string | null; error: string | null; warnings: string[]; outcome: ServiceOutcome[];
-  options: { prune: boolean; resolveImage: string };
+  options: { prune: boolean; resolveImage: string; strategyOptions?: StrategyOptions };
   compose?: string; env?: Record<string, string>;
 }
 
 export interface DeploymentDiff { from: string; to: string; services: { name: string; change: 'added' | 'removed' | 'changed'; fields: string[] }[] }
 
+export interface StrategyOptions {
+  services?: string[]; probe?: { port: number; path: string }; steps?: number[]; stepSeconds?: number; keepOldRunning?: boolean; removeOldAfterSeconds?: number;
+}
+
 export interface DeployBody {
   name: string; compose: string; env: Record<string, string>; files: Record<string, string>;
   prune: boolean; resolveImage: 'always' | 'changed' | 'never';
+  strategy?: 'rolling' | 'blue-green' | 'canary'; strategyOptions?: StrategyOptions;
 }
 
 export type DeployEvent =
