@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Installs the system packages the test lab (test/lab/) and the pty tests need,
-# with apt-get (Debian 12 / Ubuntu). Idempotent: when everything is installed it
-# returns at once, without apt-get update.
+# Installs the system packages the test lab (test/lab/), the pty tests and the
+# PostgreSQL store tests (test/helpers/postgres.ts) need, with apt-get (Debian 12
+# / Ubuntu). Idempotent: when everything is installed it returns at once,
+# without apt-get update.
 #
 #   sudo bash scripts/install-test-deps.sh            # the full list below
 #   sudo bash scripts/install-test-deps.sh docker.io  # only these packages (used by ensure-docker.sh)
 #
-# It never starts a system dockerd: the lab starts its own engines. Package
-# scripts that try to start services (docker, containerd, docker-registry) are
-# stopped by a policy-rc.d that denies every start (exit 101) for the duration
-# of the install; an existing policy-rc.d is put back afterwards.
+# It never starts a system dockerd or PostgreSQL: the lab starts its own engines,
+# the tests their own PostgreSQL. Package scripts that try to start services
+# (docker, containerd, docker-registry, postgresql) are stopped by a policy-rc.d
+# that denies every start (exit 101) for the duration of the install; an
+# existing policy-rc.d is put back afterwards.
 set -Eeuo pipefail
 
-PKGS=(docker.io docker-registry busybox-static iproute2 util-linux curl iptables tmux docker-compose chromium fonts-dejavu-core)
+PKGS=(docker.io docker-registry busybox-static iproute2 util-linux curl iptables tmux docker-compose chromium fonts-dejavu-core postgresql)
 [ $# -gt 0 ] && PKGS=("$@")
 
 # one dpkg-query for all of them (fast path)

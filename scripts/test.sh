@@ -5,6 +5,10 @@
 #
 #   LAB_NODES=5 LAB_MANAGERS=3   engines in the shared lab, and how many are Swarm managers (the rest workers)
 #   FLOTILLA_TEST_FILES    run only these test files (space-separated globs)
+#   FLOTILLA_TEST_DATABASE=postgres   test servers (test/helpers/server.ts, server-process.ts) keep
+#                          their store on PostgreSQL instead of SQLite: one Debian PostgreSQL is
+#                          started for the run in its own temporary data directory on a unix socket
+#                          (test/helpers/postgres-cli.ts), a database per test server; default sqlite
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -14,9 +18,11 @@ bash scripts/install-test-deps.sh
 . scripts/setup.sh
 
 lab() { node --disable-warning=ExperimentalWarning test/lab/cli.ts "$@"; }
+pgdir=""
 cleanup() {
   local rc=$?
   lab down || { echo "flotilla: lab teardown reported leftovers" >&2; rc=1; }
+  [ -z "$pgdir" ] || node --disable-warning=ExperimentalWarning test/helpers/postgres-cli.ts stop "$pgdir" || rc=1
   exit "$rc"
 }
 trap cleanup EXIT
@@ -24,6 +30,15 @@ trap 'exit 130' INT TERM
 lab down >/dev/null 2>&1 || true   # a previous run that was killed
 lab up "${LAB_NODES:-5}" --swarm --managers "${LAB_MANAGERS:-3}"
 export FLOTILLA_REQUIRE_LAB=1
+case "${FLOTILLA_TEST_DATABASE:-sqlite}" in
+  sqlite) ;;
+  postgres)
+    read -r pgdir FLOTILLA_TEST_POSTGRES_URL < <(node --disable-warning=ExperimentalWarning test/helpers/postgres-cli.ts start) || true
+    [ -n "${FLOTILLA_TEST_POSTGRES_URL:-}" ] || { echo "flotilla: could not start PostgreSQL for FLOTILLA_TEST_DATABASE=postgres" >&2; exit 1; }
+    export FLOTILLA_TEST_DATABASE FLOTILLA_TEST_POSTGRES_URL
+    ;;
+  *) echo "flotilla: FLOTILLA_TEST_DATABASE must be sqlite or postgres, not ${FLOTILLA_TEST_DATABASE}" >&2; exit 2 ;;
+esac
 
 files=${FLOTILLA_TEST_FILES:-"test/**/*.test.ts"}
 # Globs are expanded by node's runner (it knows **), not by bash.

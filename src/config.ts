@@ -15,6 +15,8 @@ export const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m|h)?$/, 'a duration
 
 const schema = z.object({
   FLOTILLA_DATA_DIR: z.string().min(1).default('./.flotilla/data'),
+  /** PostgreSQL instead of SQLite in the data directory (README, "PostgreSQL"). */
+  FLOTILLA_DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres://… or postgresql://… URL').optional(),
   FLOTILLA_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   FLOTILLA_PORT: port.default(8080),
   FLOTILLA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -48,6 +50,8 @@ const schema = z.object({
 
 export type Config = {
   dataDir: string;
+  /** postgres://… : the store is on PostgreSQL; undefined: SQLite in dataDir. */
+  databaseUrl: string | undefined;
   listenHost: string;
   port: number;
   logLevel: z.infer<typeof schema>['FLOTILLA_LOG_LEVEL'];
@@ -82,12 +86,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const picked = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('FLOTILLA_') && v !== ''));
   const parsed = schema.safeParse(picked);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(picked[String(i.path[0])])})`);
+    const shown = (key: string) => (key === 'FLOTILLA_DATABASE_URL' ? '(not shown: it may hold a password)' : JSON.stringify(picked[key]));
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${shown(String(i.path[0]))})`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
   return {
     dataDir: path.resolve(c.FLOTILLA_DATA_DIR),
+    databaseUrl: c.FLOTILLA_DATABASE_URL,
     listenHost: c.FLOTILLA_LISTEN_HOST,
     port: c.FLOTILLA_PORT,
     logLevel: c.FLOTILLA_LOG_LEVEL,

@@ -40,7 +40,7 @@ export interface ServerHandle {
 
 export async function startServer(config: Config, log: Logger = createLogger(config.logLevel)): Promise<ServerHandle> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(config.dataDir);
+  const store = await openStore(config, { onConnectionError: (err) => log.error({ err }, 'PostgreSQL connection error') });
   store.audit.onBatchError = (err, lost) => log.error({ err, lost }, 'could not write a batch of audit records');
   const interrupted = await store.deployments.markInterrupted();
   if (interrupted) log.warn({ deployments: interrupted }, 'stack deploys that were running when the server stopped are marked interrupted');

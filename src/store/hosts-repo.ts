@@ -2,7 +2,7 @@
 // setStatus so that each one is recorded with its reason.
 import type { Selectable, Updateable } from 'kysely';
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { HostStatus, HostsTable, HostStatusHistoryTable } from './schema.ts';
 
 export type HostRow = Selectable<HostsTable>;
@@ -49,7 +49,8 @@ export class HostsRepo {
 
   /** Moves a host to a status; records the change only when the status differs. */
   async setStatus(id: string, to: HostStatus, reason: string | null, extra: Updateable<HostsTable> = {}): Promise<{ from: HostStatus; changed: boolean }> {
-    return this.db.transaction().execute(async (tx) => {
+    // Serializable: two changes at once must not both record a change from the same status.
+    return serializableTransaction(this.db, async (tx) => {
       const cur = await tx.selectFrom('hosts').select(['status']).where('id', '=', id).executeTakeFirst();
       if (!cur) return { from: to, changed: false };
       const at = nowIso();

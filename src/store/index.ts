@@ -1,6 +1,6 @@
 // The store: one object holding every repository, opened once at start-up.
 import path from 'node:path';
-import { openSqliteStore, type Db } from './db.ts';
+import { openPostgresStore, openSqliteStore, type Db, type PostgresStoreOptions } from './db.ts';
 import { UsersRepo } from './users-repo.ts';
 import { HostsRepo } from './hosts-repo.ts';
 import { InventoryRepo } from './inventory-repo.ts';
@@ -37,8 +37,16 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(dataDir: string): Promise<Store> {
-  const db = await openSqliteStore(path.join(dataDir, 'flotilla.db'));
+/** Where the store lives: PostgreSQL when `databaseUrl` is set (FLOTILLA_DATABASE_URL), else `flotilla.db` in `dataDir`. */
+export interface StoreConfig {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+}
+
+/** `dataDir` alone (a string) is SQLite there. The secret key stays in `dataDir` on either database. */
+export async function openStore(config: string | StoreConfig, opts: PostgresStoreOptions = {}): Promise<Store> {
+  const { dataDir, databaseUrl } = typeof config === 'string' ? { dataDir: config, databaseUrl: undefined } : config;
+  const db = databaseUrl ? await openPostgresStore(databaseUrl, opts) : await openSqliteStore(path.join(dataDir, 'flotilla.db'));
   const audit = new AuditRepo(db);
   const access = new AccessEvents();
   const secrets = SecretBox.openOrCreate(path.join(dataDir, 'secret.key'));

@@ -1,7 +1,7 @@
 // The synced inventory: each host's containers, images, networks and volumes as
 // the engine last reported them (raw Docker JSON), replaced per host and kind.
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { InventoryKind } from './schema.ts';
 
 export interface InventoryItem {
@@ -16,10 +16,14 @@ export class InventoryRepo {
     this.db = db;
   }
 
-  /** Replaces everything of one kind on one host in one transaction. */
+  /**
+   * Replaces everything of one kind on one host in one transaction. Serializable:
+   * on PostgreSQL two replaces at once (a sync and an event refresh) would
+   * otherwise both insert after both deleted.
+   */
   async replace(hostId: string, kind: InventoryKind, items: InventoryItem[]): Promise<void> {
     const at = nowIso();
-    await this.db.transaction().execute(async (tx) => {
+    await serializableTransaction(this.db, async (tx) => {
       await tx.deleteFrom('inventory').where('host_id', '=', hostId).where('kind', '=', kind).execute();
       // Chunked: SQLite limits bound parameters per statement.
       for (let i = 0; i < items.length; i += 100) {

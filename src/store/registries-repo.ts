@@ -8,7 +8,7 @@ import { BadRequest, Conflict, NotFound } from '../errors.ts';
 import type { RegistryAccess } from '../updates/registry/http.ts';
 import { DOCKER_HUB, isRegistryHost } from '../updates/registry/reference.ts';
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { RegistriesTable } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 
@@ -67,7 +67,8 @@ export class RegistriesRepo {
       created_at: at,
       updated_at: at,
     };
-    await this.db.transaction().execute(async (tx) => {
+    // Serializable: of two adds of one host at once, the second sees the first and gets the Conflict.
+    await serializableTransaction(this.db, async (tx) => {
       const taken = await tx.selectFrom('registries').select('id').where('host', '=', host).executeTakeFirst();
       if (taken) throw new Conflict(`registry ${host} is already registered`);
       await tx.insertInto('registries').values(row).execute();
@@ -86,7 +87,7 @@ export class RegistriesRepo {
   }
 
   async update(idOrHost: string, patch: RegistryPatch): Promise<RegistryView> {
-    return this.db.transaction().execute(async (tx) => {
+    return serializableTransaction(this.db, async (tx) => {
       const cur = await findRow(tx, idOrHost);
       if (!cur) throw notFound(idOrHost);
       const set: Updateable<RegistriesTable> = { updated_at: nowIso() };

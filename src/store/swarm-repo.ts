@@ -2,7 +2,7 @@
 // services, tasks, networks, secrets, configs), replaced per cluster and kind.
 import type { Selectable, Updateable } from 'kysely';
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { ClusterStatus, SwarmClustersTable, SwarmInventoryKind, SwarmStatusHistoryTable } from './schema.ts';
 import type { InventoryItem } from './inventory-repo.ts';
 import type { HostRow } from './hosts-repo.ts';
@@ -41,7 +41,7 @@ export class SwarmRepo {
 
   /** Moves a cluster to a status; records the change only when the status differs. */
   async setStatus(id: string, to: ClusterStatus, reason: string | null, extra: Updateable<SwarmClustersTable> = {}): Promise<{ from: ClusterStatus; changed: boolean }> {
-    return this.db.transaction().execute(async (tx) => {
+    return serializableTransaction(this.db, async (tx) => {
       const cur = await tx.selectFrom('swarm_clusters').select(['status']).where('id', '=', id).executeTakeFirst();
       if (!cur) return { from: to, changed: false };
       const at = nowIso();
@@ -65,10 +65,10 @@ export class SwarmRepo {
     });
   }
 
-  /** Replaces everything of the given kinds in one transaction, so a reader never sees half a sync. */
+  /** Replaces everything of the given kinds in one transaction, so a reader never sees half a sync (serializable: see InventoryRepo.replace). */
   async replaceInventory(clusterId: string, byKind: Partial<Record<SwarmInventoryKind, InventoryItem[]>>): Promise<void> {
     const at = nowIso();
-    await this.db.transaction().execute(async (tx) => {
+    await serializableTransaction(this.db, async (tx) => {
       for (const [kind, items] of Object.entries(byKind) as [SwarmInventoryKind, InventoryItem[]][]) {
         await tx.deleteFrom('swarm_inventory').where('cluster_id', '=', clusterId).where('kind', '=', kind).execute();
         for (let i = 0; i < items.length; i += 100) {

@@ -3,7 +3,7 @@
 // once when it ends, as stack deployments are.
 import type { Selectable } from 'kysely';
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { UpdateChecksTable, UpdateRunsTable } from './schema.ts';
 
 export type UpdateCheckRow = Selectable<UpdateChecksTable>;
@@ -18,7 +18,8 @@ export class UpdatesRepo {
 
   /** The checks of one host, all at once: containers gone since the last cycle leave with it. */
   async replaceChecks(hostId: string, rows: UpdateCheckRow[]): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    // Serializable: see InventoryRepo.replace.
+    await serializableTransaction(this.db, async (tx) => {
       await tx.deleteFrom('update_checks').where('host_id', '=', hostId).execute();
       for (let i = 0; i < rows.length; i += 200) await tx.insertInto('update_checks').values(rows.slice(i, i + 200)).execute();
     });

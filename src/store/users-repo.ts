@@ -2,7 +2,7 @@
 // only as SHA-256 digests: a copy of the database grants no access.
 import crypto from 'node:crypto';
 import type { Db } from './db.ts';
-import { nowIso } from './db.ts';
+import { nowIso, serializableTransaction } from './db.ts';
 import type { Role, UsersTable, ApiTokensTable } from './schema.ts';
 import type { AccessEvents } from './access-events.ts';
 
@@ -43,7 +43,7 @@ export class UsersRepo {
 
   /** Creates the first admin only if no user exists yet, atomically. */
   async createFirstAdmin(username: string, passwordHash: string): Promise<User | undefined> {
-    return this.db.transaction().execute(async (tx) => {
+    return serializableTransaction(this.db, async (tx) => {
       const existing = await tx.selectFrom('users').select('id').limit(1).executeTakeFirst();
       if (existing) return undefined;
       const at = nowIso();

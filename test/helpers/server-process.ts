@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
+import { testDatabaseEnv } from './postgres.ts';
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -26,7 +27,8 @@ export async function freePort(): Promise<number> {
 
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, FLOTILLA_PORT: '0', FLOTILLA_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    // FLOTILLA_TEST_DATABASE=postgres: one database per data directory, so a restarted server finds its data.
+    env: { ...process.env, FLOTILLA_PORT: '0', FLOTILLA_LOG_LEVEL: 'warn', ...(await testDatabaseEnv(env)), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

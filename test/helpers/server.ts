@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { startServer, type ServerHandle } from '../../src/server.ts';
+import { testDatabaseEnv } from './postgres.ts';
 
 export interface Api {
   token: string;
@@ -47,7 +48,11 @@ export function apiClient(url: string, token: string | undefined): Api {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-test-'));
   // Port 0 everywhere: test servers run side by side.
-  const config = loadConfig({ FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_TEST_LOG ?? 'silent', ...env });
+  const config = loadConfig({
+    FLOTILLA_DATA_DIR: dataDir, FLOTILLA_PORT: '0', FLOTILLA_AGENT_PORT: '0', FLOTILLA_DOCKER_PORT: '0', FLOTILLA_LOG_LEVEL: process.env.FLOTILLA_TEST_LOG ?? 'silent',
+    // FLOTILLA_TEST_DATABASE=postgres: the store in a database of its own.
+    ...(await testDatabaseEnv({ FLOTILLA_DATA_DIR: dataDir, ...env })), ...env,
+  });
   const handle = await startServer(config);
   const anon = apiClient(handle.url, undefined);
   const setup = await anon.post('/api/v1/setup', { setupCode: handle.setupCode, username: 'admin', password: ADMIN_PASSWORD });
