@@ -93,6 +93,18 @@ test('agents follow the server\'s version: off does nothing; on, a missing image
     HostConfig: { Binds: [`${new URL(node.unix).pathname}:/var/run/docker.sock`, `${HOST}-id:/data/cluster`], RestartPolicy: { Name: 'unless-stopped' } },
   });
   await startContainer(docker, v1.Id);
+  // Decoys: other flotilla.self containers on the same engine (another agent's, one without a host name),
+  // one of them listed before ours (the inventory is in container-ID order): the follower must pick ours.
+  await ensureImage(docker, lab.images.busybox1);
+  const decoy = async (env: string[]) => {
+    const c = await createContainer(docker, `${RUN}-decoy-${Math.random().toString(36).slice(2, 8)}`, {
+      Image: lab.images.busybox1, Cmd: ['sleep', '3600'], Env: env, Labels: { 'flotilla.self': 'true', 'flotilla.test': RUN }, HostConfig: { AutoRemove: false },
+    });
+    await startContainer(docker, c.Id);
+    return c.Id;
+  };
+  await decoy([]);
+  for (let i = 0; i < 30 && (await decoy([`FLOTILLA_HOST_NAME=${RUN}-other`])) > v1.Id; i++);
 
   // Off: the host is seen as behind, and left alone.
   const disabled = await waitFor('the agent seen, self-update disabled', async () => {

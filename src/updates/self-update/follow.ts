@@ -64,6 +64,8 @@ export class AgentVersionFollower {
   private readonly busy = new Set<string>();
   /** Hosts told about once per (host, situation), so a sync every few seconds does not repeat a warning. */
   private readonly warned = new Set<string>();
+  /** Whether a flotilla.self container is this host's agent, by host and container ID (see selfContainer). */
+  private readonly verdicts = new Map<string, 'ours' | 'theirs' | 'unnamed'>();
   /** Runs older than this process were awaited by a server that stopped: they are read back here. */
   private readonly startedAt = new Date().toISOString();
   private orphanHosts: Promise<Set<string>> | undefined;
@@ -104,8 +106,7 @@ export class AgentVersionFollower {
   }
 
   private async statusOf(host: HostRow, runs: UpdateRunRow[], enabled: boolean): Promise<AgentVersionStatus> {
-    const self = (await this.d.store.inventory.list<ContainerSummary>(host.id, 'container'))
-      .find((c) => isSelfContainer(c.Labels as Record<string, string> | undefined) && c.State === 'running');
+    const self = await this.selfContainer(host);
     const container = self ? { id: self.Id, name: (self.Names?.[0] ?? self.Id).replace(/^\//, ''), image: self.Image ?? '' } : null;
     const target = container ? selfUpdateTarget(await this.configImage(host, container), this.d.serverVersion) ?? null : null;
     const last = runs[0];
@@ -123,6 +124,42 @@ export class AgentVersionFollower {
       return enabled ? 'outdated' : 'disabled';
     })();
     return { ...base, state };
+  }
+
+  /**
+   * The agent's own container: the running one labelled flotilla.self=true. An engine can run several
+   * (two agents on one host; a test bed): then it is the one whose FLOTILLA_HOST_NAME is this host's name,
+   * or, without that variable, whose hostname (by default its short ID, which the agent then enrolls as)
+   * is. A single one is taken unless its FLOTILLA_HOST_NAME names another host. Verdicts are kept per
+   * container ID (a container's environment never changes), so a list of agents costs no inspect twice.
+   */
+  private async selfContainer(host: HostRow): Promise<ContainerSummary | undefined> {
+    const all = (await this.d.store.inventory.list<ContainerSummary>(host.id, 'container'))
+      .filter((c) => isSelfContainer(c.Labels as Record<string, string> | undefined) && c.State === 'running');
+    if (all.length === 0) return undefined;
+    for (const c of all) {
+      const verdict = await this.ownVerdict(host, c.Id);
+      if (verdict === 'ours' || (verdict === 'unnamed' && all.length === 1)) return c;
+    }
+    return undefined;
+  }
+
+  private async ownVerdict(host: HostRow, id: string): Promise<'ours' | 'theirs' | 'unnamed'> {
+    const key = `${host.id}/${host.name}/${id}`;
+    const known = this.verdicts.get(key);
+    if (known) return known;
+    let verdict: 'ours' | 'theirs' | 'unnamed';
+    try {
+      const c = await inspectContainer(await this.d.docker(host), id, { timeoutMs: 10_000 });
+      const named = (c.Config.Env ?? []).find((e) => e.startsWith('FLOTILLA_HOST_NAME='))?.slice('FLOTILLA_HOST_NAME='.length);
+      if (named !== undefined) verdict = named === host.name ? 'ours' : 'theirs';
+      else verdict = c.Config.Hostname === host.name || id.startsWith(host.name) ? 'ours' : 'unnamed';
+    } catch {
+      return 'unnamed'; // not kept: the engine may answer next time
+    }
+    if (this.verdicts.size >= 10_000) this.verdicts.clear();
+    this.verdicts.set(key, verdict);
+    return verdict;
   }
 
   /** The list shows an image ID once the tag moved on the engine; the reference is in the inspect. */
