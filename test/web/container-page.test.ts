@@ -141,6 +141,24 @@ describe('a container\'s page: terminal, stats, events', { skip, concurrency: fa
     assert.match(await page.locator('[data-reading="memory"]').innerText(), /\d+(\.\d)? (B|KiB|MiB|GiB)/);
   });
 
+  test('the container\'s storage: what it wrote (SizeRw) and with its image (SizeRootFs), from ?size=true', async () => {
+    await docker('exec', name, 'dd', 'if=/dev/zero', 'of=/written.bin', 'bs=1048576', 'count=3');
+    const sized = await server.admin.get(`/api/v1/hosts/${HOST}/containers/${containerId}?size=true`);
+    assert.equal(sized.status, 200);
+    assert.ok(sized.body.SizeRw >= 3 * 1048576, `SizeRw ${sized.body.SizeRw}`);
+    assert.ok(sized.body.SizeRootFs > sized.body.SizeRw);
+    const plain = await server.admin.get(`/api/v1/hosts/${HOST}/containers/${containerId}`);
+    assert.equal(plain.body.SizeRw, undefined, 'sizes only when asked (they walk the files)');
+    // A second tab: this one's terminal session stays as the later tests expect it.
+    const other = await adminContext.newPage();
+    await other.goto(page.url());
+    const shown = other.locator('[data-storage]');
+    await waitFor('the storage shown', async () => /MiB written/.test(await shown.innerText()) || undefined, 15_000);
+    const mib = Number(/^([\d.]+) MiB written/.exec(await shown.innerText())?.[1]);
+    assert.ok(mib >= 3, await shown.innerText());
+    await other.close();
+  });
+
   test('the container\'s events appear under the logs (the terminal\'s exec among them)', async () => {
     // Opened after the page: an exec of its own, which the events list must show live.
     const ws = new WebSocket(terminalUrl, { headers: { authorization: `Bearer ${server.admin.token}` } });

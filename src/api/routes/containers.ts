@@ -52,10 +52,13 @@ export const containerRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async
 
   app.get('/hosts/:host/containers/:id', {
     config: read,
-    schema: { tags: ['containers'], summary: 'Inspect a container', params: hostObjectParams, response: { 200: dockerObject } },
+    schema: {
+      tags: ['containers'], summary: 'Inspect a container (?size=true adds SizeRw, its writable layer, and SizeRootFs, all its files: slow on big containers)',
+      params: hostObjectParams, querystring: z.object({ size: boolish.default(false) }), response: { 200: dockerObject },
+    },
   }, async (req) => {
     const { docker } = await fleet.docker(req.params.host);
-    return inspectContainer(docker, req.params.id) as unknown as Promise<Record<string, unknown>>;
+    return inspectContainer(docker, req.params.id, { size: req.query.size || undefined }) as unknown as Promise<Record<string, unknown>>;
   });
 
   for (const [action, fn] of [['start', startContainer], ['stop', stopContainer], ['restart', restartContainer], ['kill', killContainer]] as const) {

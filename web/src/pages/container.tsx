@@ -9,7 +9,7 @@ import { useLiveRefresh, useResource } from '../hooks.ts';
 import { onLive, type LiveMessage } from '../live.ts';
 import './container.css';
 import { can } from '../session.ts';
-import { ActionButton, ErrorNote, Page, Status } from '../components/ui.tsx';
+import { ActionButton, ErrorNote, Page, Status, bytes } from '../components/ui.tsx';
 import { containerAction } from './containers.tsx';
 
 interface Inspect {
@@ -38,6 +38,8 @@ function useLazyPanel(load: () => Promise<Panel>): { Panel?: Panel; error?: stri
 
 export function ContainerPage({ host, id }: { host: string; id: string }) {
   const info = useResource(() => api<Inspect>('GET', path`/hosts/${host}/containers/${id}`), [host, id]);
+  // Sizes walk the container's files: asked for apart, so the page does not wait for them.
+  const size = useResource(() => api<{ SizeRw?: number; SizeRootFs?: number }>('GET', `${path`/hosts/${host}/containers/${id}`}?size=true`), [host, id]);
   useLiveRefresh('docker', (m) => m.host === host && m.data?.Type === 'container' && (m.data?.Actor?.ID === id || m.data?.id === id), info.reload);
   const [error, setError] = useState<string>();
   const c = info.data;
@@ -62,6 +64,7 @@ export function ContainerPage({ host, id }: { host: string; id: string }) {
           <dt>Restart</dt><dd>{c.HostConfig.RestartPolicy?.Name || 'no'}</dd>
           <dt>Networks</dt><dd>{Object.entries(c.NetworkSettings.Networks ?? {}).map(([n, v]) => `${n} ${v.IPAddress ?? ''}`).join(', ')}</dd>
           <dt>Created</dt><dd>{c.Created}</dd>
+          <dt>Storage</dt><dd data-storage>{size.data ? `${bytes(size.data.SizeRw ?? 0)} written, ${bytes(size.data.SizeRootFs ?? 0)} with the image` : size.error ? <span class="muted">{size.error}</span> : '…'}</dd>
         </dl>
       )}
       <ErrorNote message={stats.error} />
