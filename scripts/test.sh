@@ -5,6 +5,7 @@
 #
 #   LAB_NODES=5 LAB_MANAGERS=3   engines in the shared lab, and how many are Swarm managers (the rest workers)
 #   FLOTILLA_TEST_FILES    run only these test files (space-separated globs)
+#   FLOTILLA_TEST_PG_PASS=0   skip the second pass (store, API and cluster suites on PostgreSQL) after a full run
 #   FLOTILLA_TEST_DATABASE=postgres   test servers (test/helpers/server.ts, server-process.ts) keep
 #                          their store on PostgreSQL instead of SQLite: one Debian PostgreSQL is
 #                          started for the run in its own temporary data directory on a unix socket
@@ -43,5 +44,17 @@ esac
 files=${FLOTILLA_TEST_FILES:-"test/**/*.test.ts"}
 # Globs are expanded by node's runner (it knows **), not by bash.
 set -f
+run_tests() { node --test --test-concurrency=3 --test-timeout=600000 --test-reporter=spec "$@"; }
+rc=0
 # shellcheck disable=SC2086
-node --test --test-concurrency=3 --test-timeout=600000 --test-reporter=spec $files
+run_tests $files || rc=$?
+
+# The whole suite ran on SQLite: the store, API and cluster suites run again on PostgreSQL
+# (FLOTILLA_TEST_PG_PASS=0 skips it; a run with FLOTILLA_TEST_FILES or on PostgreSQL already does not need it).
+if [ -z "${FLOTILLA_TEST_FILES:-}" ] && [ -z "$pgdir" ] && [ "${FLOTILLA_TEST_PG_PASS:-1}" = 1 ]; then
+  echo "flotilla: the store, API and cluster suites again, on PostgreSQL" >&2
+  read -r pgdir FLOTILLA_TEST_POSTGRES_URL < <(node --disable-warning=ExperimentalWarning test/helpers/postgres-cli.ts start) || true
+  [ -n "${FLOTILLA_TEST_POSTGRES_URL:-}" ] || { echo "flotilla: could not start PostgreSQL" >&2; exit 1; }
+  FLOTILLA_TEST_DATABASE=postgres FLOTILLA_TEST_POSTGRES_URL=$FLOTILLA_TEST_POSTGRES_URL run_tests 'test/store/*.test.ts' 'test/api/*.test.ts' 'test/cluster/*.test.ts' || rc=$?
+fi
+exit "$rc"
