@@ -18,6 +18,8 @@ import type { DockerEndpoint } from './dockerapi/endpoint.ts';
 import { Swarm } from './swarm/swarm.ts';
 import { Updates } from './updates/updates.ts';
 import { LiveBus, feedLiveBus, feedUpdates } from './api/live-bus.ts';
+import { openReplicaBus, type ReplicaBus } from './replicas/event-bus.ts';
+import { relayAccessChanges } from './replicas/access-relay.ts';
 
 export interface ServerHandle {
   url: string;
@@ -28,6 +30,8 @@ export interface ServerHandle {
   updates: Updates;
   /** What the dashboard's live stream carries. */
   live: LiveBus;
+  /** Between replicas on one PostgreSQL: live messages and access changes (a no-op on SQLite). */
+  replicas: ReplicaBus;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
   cluster: Cluster | undefined;
   /** The Docker-API fleet endpoint; undefined when FLOTILLA_DOCKER_ENDPOINT=false. */
@@ -53,6 +57,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const swarm = new Swarm({ store, fleet, log, syncConcurrency: config.syncConcurrency, syncTimeoutMs: config.syncTimeoutMs });
   const live = new LiveBus();
   feedLiveBus(live, { fleet, swarm, store });
+  const replicas = await openReplicaBus({ databaseUrl: config.databaseUrl, db: store.db, log });
+  const stopSharingLive = live.shareWithReplicas(replicas, log);
+  const stopRelayingAccess = relayAccessChanges(store.access, replicas, log);
   const setup = new SetupCode(config.dataDir);
   await fleet.agentHosts.serverStarted();
   const cluster = config.cluster.enabled
@@ -89,7 +96,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, updates, live, cluster, docker, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, updates, live, replicas, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
@@ -101,6 +108,9 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await updates.stop();
       await swarm.stop();
       await fleet.stop();
+      stopSharingLive();
+      stopRelayingAccess();
+      await replicas.close();
       await store.close();
     },
   };

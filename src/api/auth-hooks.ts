@@ -37,6 +37,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     user?: User;
     authMethod?: 'session' | 'token';
+    /** The API token that authenticated the request (authMethod 'token'). */
+    tokenId?: string;
     auditDetail?: string;
   }
 }
@@ -56,6 +58,7 @@ async function authenticate(ctx: AppContext, req: FastifyRequest): Promise<User 
     const found = await ctx.store.users.userForToken(m[1]!);
     if (!found) throw new Unauthorized('API token is invalid or expired');
     req.authMethod = 'token';
+    req.tokenId = found.tokenId;
     return found.user;
   }
   const sessionId = req.cookies[SESSION_COOKIE];

@@ -35,6 +35,11 @@ export class AgentAuth {
     this.revoked.add(s);
   }
 
+  /** Refuses a serial another replica revoked (it is already in the store). */
+  markRevoked(serial: string): void {
+    this.revoked.add(normalizeSerial(serial));
+  }
+
   /** The host behind the call's client certificate, or a gRPC error that says why not. */
   async hostOf(call: AuthedCall): Promise<HostRow> {
     const cert = call.getAuthContext().sslPeerCertificate;

@@ -43,6 +43,7 @@ export class Cluster {
   private readonly auth: AgentAuth;
   private readonly hasher: TokenHasher;
   private readonly store: Store;
+  private readonly stopWatchingRevocations: () => void;
 
   private constructor(parts: { ca: ClusterCa; sessions: SessionRegistry; endpoint: AgentEndpoint; auth: AgentAuth; hasher: TokenHasher; store: Store; policies: PolicyStore; port: number }) {
     this.ca = parts.ca;
@@ -53,6 +54,12 @@ export class Cluster {
     this.store = parts.store;
     this.policies = parts.policies;
     this.port = parts.port;
+    // Every revocation stored — this replica's or, through the replica bus, another's — drops that serial's connections here.
+    this.stopWatchingRevocations = parts.store.access.subscribe((change) => {
+      if (change.kind !== 'cert_revoked') return;
+      this.auth.markRevoked(change.serial);
+      this.endpoint.disconnectSerial(change.serial);
+    });
   }
 
   static async start(deps: { config: Config; store: Store; log: Logger; hooks: AgentHooks; onEnrolled(host: HostRow): void }): Promise<Cluster> {
@@ -115,6 +122,7 @@ export class Cluster {
   }
 
   async close(): Promise<void> {
+    this.stopWatchingRevocations();
     for (const s of this.sessions.all()) s.close('shutdown');
     await this.endpoint.close();
     await this.sessions.drain();

@@ -306,10 +306,25 @@ const hostDisk = (): Migration => ({
   },
 });
 
+// The replicas' event bus (issue 13): a message too big for NOTIFY's payload is stored
+// here and only its id notified; security events are stored too, so a replica whose
+// listening connection dropped catches up. Pruned after minutes by every replica.
+const replicaBus = (dialect: DialectName): Migration => ({
+  async up(db: Kysely<any>) {
+    await db.schema.createTable('bus_messages')
+      .addColumn('id', 'integer', serialKey(dialect))
+      .addColumn('channel', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('bus_messages_created').on('bus_messages').column('created_at').execute();
+  },
+});
+
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates(), '0008_host_disk': hostDisk() };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates(), '0008_host_disk': hostDisk(), '0009_replica_bus': replicaBus(dialect) };
     },
   };
 }

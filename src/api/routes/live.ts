@@ -7,6 +7,8 @@ import { z } from 'zod';
 import type { AppContext } from '../context.ts';
 import type { LiveMessage } from '../live-bus.ts';
 import { roleAllows } from '../../auth/permissions.ts';
+import type { User } from '../../store/users-repo.ts';
+import type { AccessChange } from '../../store/access-events.ts';
 
 /** Bytes a client may have waiting unsent before it is dropped. */
 export const MAX_BACKLOG_BYTES = 1024 * 1024;
@@ -21,7 +23,7 @@ export const liveRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app
     schema: {
       tags: ['events'],
       summary: 'Live stream (server-sent events): Docker events, host and cluster status, swarm events, audit records',
-      description: 'Each message is `event: <type>` with JSON data {id, type, host?, cluster?, at, data}. Reconnect with Last-Event-ID (header, or `lastEventId`) to get what was missed; `event: reset` means reload state instead. Audit records need audit.read.',
+      description: 'Each message is `event: <type>` with JSON data {id, type, host?, cluster?, at, data}. Reconnect with Last-Event-ID (header, or `lastEventId`) to get what was missed; `event: reset` means reload state instead. Audit records need audit.read. `event: closed` ends the stream when its API token is revoked, its user deleted or their role lowered (on any replica).',
       querystring: z.object({ hosts: list, types: list, lastEventId: z.string().max(64).optional() }),
     },
   }, async (req, reply) => {
@@ -55,12 +57,38 @@ export const liveRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async (app
       else send('reset', undefined, { reason: 'the messages since your last one are no longer kept: reload the state' });
     }
     const unsubscribe = ctx.live.subscribe(deliver);
+    // Access taken away (here or, through the replica bus, on another replica): the stream ends at once.
+    const stopWatchingAccess = ctx.store.access.subscribe((change) => {
+      const why = withdrawnBy(change, req.user!, req.tokenId);
+      if (!why || closed) return;
+      closed = true;
+      res.end(`event: closed\ndata: ${JSON.stringify({ reason: why })}\n\n`);
+      setTimeout(() => res.destroy(), 1000).unref();
+    });
     const beat = setInterval(() => { if (!closed) res.write(': keep-alive\n\n'); }, HEARTBEAT_MS);
     send('ready', undefined, { epoch: ctx.live.epoch });
     res.on('close', () => {
       closed = true;
       clearInterval(beat);
       unsubscribe();
+      stopWatchingAccess();
     });
   });
 };
+
+/** Why this change ends a stream opened by `user` (with API token `tokenId`), or undefined when it does not. */
+function withdrawnBy(change: AccessChange, user: User, tokenId: string | undefined): string | undefined {
+  switch (change.kind) {
+    case 'token_revoked':
+      return change.tokenId === tokenId ? 'the API token of this stream was revoked' : undefined;
+    case 'user_removed':
+      return change.userId === user.id ? 'the user of this stream was deleted' : undefined;
+    case 'role_changed':
+      // Lowered below what the stream was opened with (events, or audit records in it): reconnect under the new role.
+      return change.userId === user.id && (['events.read', 'audit.read'] as const).some((p) => roleAllows(user.role, p) && !roleAllows(change.role, p))
+        ? `the role of this stream's user changed to ${change.role}`
+        : undefined;
+    case 'cert_revoked':
+      return undefined;
+  }
+}
