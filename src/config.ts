@@ -37,6 +37,13 @@ const schema = z.object({
   FLOTILLA_AGENT_PORT: port.default(9443),
   FLOTILLA_AGENT_HEARTBEAT: duration.default(10_000),
   FLOTILLA_GRACE_PERIOD_OFFLINE: duration.default(30 * 60_000),
+  /** Replicas on one PostgreSQL (issue 13): where peers reach the agents whose streams this replica holds. */
+  FLOTILLA_REPLICA_LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  FLOTILLA_REPLICA_PORT: port.default(9444),
+  /** host:port the other replicas dial (default: the first FLOTILLA_CLUSTER_ADVERTISE host, else 127.0.0.1, and the port listened on). */
+  FLOTILLA_REPLICA_ADVERTISE: z.string().regex(/^\[?[^\s\]]+\]?:\d{1,5}$/, 'host:port').optional(),
+  /** A replica whose heartbeat is older than this is dead: the agents it held are released. */
+  FLOTILLA_REPLICA_TTL: duration.default(10_000),
   /** The Docker-API-compatible fleet endpoint (TLS; bearer token or client certificate). */
   FLOTILLA_DOCKER_ENDPOINT: bool.default(true),
   FLOTILLA_DOCKER_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
@@ -71,6 +78,7 @@ export type Config = {
     heartbeatMs: number;
     gracePeriodOfflineMs: number;
   };
+  replicas: { listenHost: string; port: number; advertise: string | undefined; advertiseHost: string; ttlMs: number };
   dockerEndpoint: {
     enabled: boolean;
     listenHost: string;
@@ -111,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: c.FLOTILLA_AGENT_PORT,
       heartbeatMs: c.FLOTILLA_AGENT_HEARTBEAT,
       gracePeriodOfflineMs: c.FLOTILLA_GRACE_PERIOD_OFFLINE,
+    },
+    replicas: {
+      listenHost: c.FLOTILLA_REPLICA_LISTEN_HOST,
+      port: c.FLOTILLA_REPLICA_PORT,
+      advertise: c.FLOTILLA_REPLICA_ADVERTISE,
+      advertiseHost: c.FLOTILLA_CLUSTER_ADVERTISE?.split(',')[0]?.trim().replace(/:\d+$/, '') || '127.0.0.1',
+      ttlMs: c.FLOTILLA_REPLICA_TTL,
     },
     dockerEndpoint: {
       enabled: c.FLOTILLA_DOCKER_ENDPOINT,

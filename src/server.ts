@@ -20,6 +20,7 @@ import { Updates } from './updates/updates.ts';
 import { LiveBus, feedLiveBus, feedUpdates } from './api/live-bus.ts';
 import { openReplicaBus, type ReplicaBus } from './replicas/event-bus.ts';
 import { relayAccessChanges } from './replicas/access-relay.ts';
+import { ReplicaSet } from './replicas/replica-set.ts';
 
 export interface ServerHandle {
   url: string;
@@ -32,6 +33,8 @@ export interface ServerHandle {
   live: LiveBus;
   /** Between replicas on one PostgreSQL: live messages and access changes (a no-op on SQLite). */
   replicas: ReplicaBus;
+  /** This replica among others on one PostgreSQL (agent directory, forwarding); undefined on SQLite. */
+  replicaSet: ReplicaSet | undefined;
   /** The agent endpoint; undefined when FLOTILLA_CLUSTER=false. */
   cluster: Cluster | undefined;
   /** The Docker-API fleet endpoint; undefined when FLOTILLA_DOCKER_ENDPOINT=false. */
@@ -61,11 +64,13 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const stopSharingLive = live.shareWithReplicas(replicas, log);
   const stopRelayingAccess = relayAccessChanges(store.access, replicas, log);
   const setup = new SetupCode(config.dataDir);
-  await fleet.agentHosts.serverStarted();
+  // Replicas on PostgreSQL: the directory of agent streams, and forwarding to the replica holding one.
+  const replicaSet = await ReplicaSet.start({ config, store, log, release: (host, detail) => fleet.agentHosts.disconnected(host, 'server', detail) });
+  await fleet.agentHosts.serverStarted(await replicaSet?.heldHosts());
   const cluster = config.cluster.enabled
-    ? await Cluster.start({ config, store, log, hooks: fleet.agentHosts, onEnrolled: () => undefined })
+    ? await Cluster.start({ config, store, log, hooks: replicaSet ? replicaSet.wrapHooks(fleet.agentHosts) : fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
-  if (cluster) fleet.attachAgents(cluster);
+  if (cluster) fleet.attachAgents(replicaSet ? await replicaSet.attach(cluster) : cluster);
   const updates = new Updates({
     store, fleet, log, dataDir: config.dataDir, gracePeriodOfflineMs: config.cluster.gracePeriodOfflineMs,
     agents: () => cluster?.sessions,
@@ -96,7 +101,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
   const needsSetup = (await store.users.count()) === 0;
   let closed = false;
   return {
-    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, updates, live, replicas, cluster, docker, log,
+    url: `http://${host}:${addr.port}`, app, store, fleet, swarm, updates, live, replicas, replicaSet, cluster, docker, log,
     setupCode: needsSetup ? setup.ensure() : undefined,
     async close() {
       if (closed) return;
@@ -105,6 +110,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
       await docker?.endpoint.close();
       await app.close();
       await cluster?.close();
+      await replicaSet?.close();
       await updates.stop();
       await swarm.stop();
       await fleet.stop();

@@ -88,9 +88,10 @@ export class AgentHosts implements AgentHooks {
    * that was killed left its agent hosts `connected`, and nothing else would correct that until the agent
    * reconnects (agent hosts are synced only while connected) — never, if the agent is gone.
    */
-  async serverStarted(): Promise<void> {
+  async serverStarted(heldElsewhere?: Set<string>): Promise<void> {
     for (const host of await this.d.store.hosts.list()) {
-      if (host.kind === 'agent' && host.status === 'connected') {
+      // With replicas, a stream another replica holds is that replica's to report (see src/replicas/).
+      if (host.kind === 'agent' && host.status === 'connected' && !heldElsewhere?.has(host.id)) {
         await this.d.tracker.move(host, 'disconnected', 'the server restarted: waiting for the agent to reconnect', { disconnect_reason: 'server' });
       }
     }

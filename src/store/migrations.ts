@@ -2,6 +2,7 @@
 // unchanged on SQLite and PostgreSQL. Append new migrations; never edit old ones.
 import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
 import type { Migration, MigrationProvider } from 'kysely/migration';
+import { replicasMigration } from '../replicas/migration.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -324,7 +325,7 @@ const replicaBus = (dialect: DialectName): Migration => ({
 export function migrationProvider(dialect: DialectName): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates(), '0008_host_disk': hostDisk(), '0009_replica_bus': replicaBus(dialect) };
+      return { '0001_initial': initial(dialect), '0002_agents': agents(), '0003_journal_seq': journalSeq(), '0004_user_certs': userCerts(), '0005_swarm': swarm(dialect), '0006_stack_deployments': stackDeployments(), '0007_updates': updates(), '0008_host_disk': hostDisk(), '0009_replica_bus': replicaBus(dialect), '0010_replicas': replicasMigration() };
     },
   };
 }

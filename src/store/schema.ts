@@ -334,4 +334,22 @@ export interface Database {
   notification_targets: NotificationTargetsTable;
   update_checks: UpdateChecksTable;
   update_runs: UpdateRunsTable;
+  replicas: ReplicasTable;
+  agent_streams: AgentStreamsTable;
+}
+
+/** Server processes on one database (issue 13): each writes its heartbeat; a stale one is dead. */
+export interface ReplicasTable {
+  id: string;
+  /** host:port its peers reach its replica endpoint at (mutual TLS); null: it takes no forwarded calls. */
+  peer_address: string | null;
+  started_at: string;
+  heartbeat_at: string;
+}
+
+/** Which replica holds each agent's stream (the directory commands are routed by). */
+export interface AgentStreamsTable {
+  host_id: string;
+  replica_id: string;
+  since: string;
 }

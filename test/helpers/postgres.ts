@@ -178,5 +178,6 @@ export async function testDatabaseEnv(env: Record<string, string | undefined>): 
     adminUrl = (await ownServer).url('postgres');
   }
   const name = `d_${crypto.createHash('sha256').update(path.resolve(env.FLOTILLA_DATA_DIR)).digest('hex').slice(0, 24)}`;
-  return { FLOTILLA_DATABASE_URL: await createDatabaseAt(adminUrl, name, true) };
+  // On PostgreSQL a server is a replica: its replica endpoint on a free port, as its other endpoints in tests.
+  return { FLOTILLA_DATABASE_URL: await createDatabaseAt(adminUrl, name, true), FLOTILLA_REPLICA_PORT: env.FLOTILLA_REPLICA_PORT ?? '0' };
 }

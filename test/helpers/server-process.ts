@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN], {
     // FLOTILLA_TEST_DATABASE=postgres: one database per data directory, so a restarted server finds its data.
-    env: { ...process.env, FLOTILLA_PORT: '0', FLOTILLA_LOG_LEVEL: 'warn', ...(await testDatabaseEnv(env)), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FLOTILLA_PORT: '0', FLOTILLA_REPLICA_PORT: '0', FLOTILLA_LOG_LEVEL: 'warn', ...(await testDatabaseEnv(env)), ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
