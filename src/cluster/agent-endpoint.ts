@@ -48,6 +48,8 @@ export class AgentEndpoint {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc-node.max_session_memory': 64,
+      // Channelz keeps trackers and a registry entry per connection and per call; nothing here reads them.
+      'grpc.enable_channelz': 0,
     });
     for (const [definition, impl] of opts.services) this.grpc.addService(definition, impl);
     this.injector = this.grpc.createConnectionInjector(ServerCredentials.createInsecure());

@@ -7,7 +7,7 @@ import type { DockerEvent } from '../docker/events.ts';
 import type { ContainerSummary } from '../docker/containers.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
-import type { HostRow } from '../store/hosts-repo.ts';
+import type { HeartbeatWrite, HostRow } from '../store/hosts-repo.ts';
 import type { DisconnectReason } from '../store/schema.ts';
 import { nowIso } from '../store/db.ts';
 import type { StatusTracker } from './status-tracker.ts';
@@ -16,6 +16,9 @@ import type { SyncScheduler } from './sync-scheduler.ts';
 import type { SyncResult } from './host-sync.ts';
 import { containerItems, countContainers } from './engine-snapshot.ts';
 import { detectOverlap, type OverlapNotice } from './source-overlap.ts';
+
+/** How long heartbeats wait to be written together: last_seen_at is at most this late in the store. */
+export const HEARTBEAT_FLUSH_MS = 1000;
 
 export interface AgentHostsDeps {
   store: Store;
@@ -30,6 +33,11 @@ export class AgentHosts implements AgentHooks {
   private readonly d: AgentHostsDeps;
   /** Told of every journal entry once it is stored (the first time only): image updates read their reports here. */
   readonly journalListeners = new Set<(host: HostRow, entries: JournalEntry[]) => void>();
+  /** Heartbeats not yet stored, the latest per host: written in one batch per HEARTBEAT_FLUSH_MS. */
+  private readonly pendingBeats = new Map<string, HeartbeatWrite>();
+  private beatsTimer: NodeJS.Timeout | undefined;
+  /** The engine ID each session last reported (keyed by its host row, which lives as long as the session). */
+  private readonly engineSeen = new WeakMap<HostRow, string | null>();
   constructor(deps: AgentHostsDeps) {
     this.d = deps;
   }
@@ -45,13 +53,35 @@ export class AgentHosts implements AgentHooks {
     this.d.scheduler.dueNow(host.id);
   }
 
+  /**
+   * Queues the heartbeat for the next batched write and returns at once (the channel routes its next
+   * message, a command result maybe, without waiting on the store). Only a changed engine ID reads the store.
+   */
   async heartbeat(host: HostRow, hb: Heartbeat): Promise<void> {
+    this.pendingBeats.set(host.id, { id: host.id, at: nowIso(), agentVersion: hb.agentVersion, agentFeatures: JSON.stringify(hb.features) });
+    this.beatsTimer ??= setTimeout(() => void this.flushHeartbeats(), HEARTBEAT_FLUSH_MS).unref();
+    const known = this.engineSeen.has(host) ? this.engineSeen.get(host) : host.engine_id;
+    if (!hb.engineId || hb.engineId === known) return;
     const current = await this.d.store.hosts.find(host.id);
     if (!current) return;
-    await this.d.store.hosts.update(host.id, { last_seen_at: nowIso(), agent_version: hb.agentVersion, agent_features: JSON.stringify(hb.features) });
-    if (hb.engineId && hb.engineId !== current.engine_id) {
+    this.engineSeen.set(host, hb.engineId);
+    if (hb.engineId !== current.engine_id) {
       await this.d.store.hosts.update(host.id, { engine_id: hb.engineId });
       await this.checkEngine(current, hb.engineId);
+    }
+  }
+
+  /** Writes the queued heartbeats now (also what the timer does). A failure is logged: the next beat writes again. */
+  async flushHeartbeats(): Promise<void> {
+    clearTimeout(this.beatsTimer);
+    this.beatsTimer = undefined;
+    if (this.pendingBeats.size === 0) return;
+    const beats = [...this.pendingBeats.values()];
+    this.pendingBeats.clear();
+    try {
+      await this.d.store.hosts.recordHeartbeats(beats);
+    } catch (err) {
+      this.d.log.warn({ hosts: beats.length, err: (err as Error).message }, 'storing agent heartbeats failed');
     }
   }
 
