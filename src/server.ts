@@ -71,9 +71,14 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     ? await Cluster.start({ config, store, log, hooks: replicaSet ? replicaSet.wrapHooks(fleet.agentHosts) : fleet.agentHosts, onEnrolled: () => undefined })
     : undefined;
   if (cluster) fleet.attachAgents(replicaSet ? await replicaSet.attach(cluster) : cluster);
+  if (replicaSet) {
+    fleet.owns = (hostId) => replicaSet.registry.owns(hostId);
+    swarm.owns = (clusterId) => replicaSet.registry.owns(clusterId);
+  }
   const updates = new Updates({
     store, fleet, log, dataDir: config.dataDir, gracePeriodOfflineMs: config.cluster.gracePeriodOfflineMs,
     agents: () => cluster?.sessions,
+    owns: replicaSet ? () => replicaSet.registry.owns('updates') : undefined,
     pushPolicy: (msg) => {
       for (const s of cluster?.sessions.all() ?? []) s.send(msg);
     },

@@ -70,7 +70,8 @@ export class Fleet {
       },
     });
     this.scheduler.onSynced((host, result) => void this.afterSync(host, result));
-    this.scheduler.canSync = (host) => !host.duplicate_of && (host.kind !== 'agent' || (this.connections.agents?.isConnected(host.id) ?? false));
+    // An agent host is synced where its stream is; a direct host by the replica that owns it (one, with replicas).
+    this.scheduler.canSync = (host) => !host.duplicate_of && (host.kind === 'agent' ? (this.connections.agents?.isConnected(host.id) ?? false) : this.owns(host.id));
     this.diskUsage = new DiskUsageMonitor({
       store: deps.store, log: deps.log, clientFor: (host) => this.connections.clientFor(host),
       agentConnected: (hostId) => this.connections.agents?.isConnected(hostId) ?? false,
@@ -81,12 +82,16 @@ export class Fleet {
     });
   }
 
+  /** Whether this server does a direct host's syncs (replicas share them out; alone it does all). */
+  owns: (hostId: string) => boolean = () => true;
+
   /** Agent hosts become reachable once the cluster's endpoint is up. */
   attachAgents(link: AgentLink): void {
     this.connections.agents = link;
   }
 
   private async afterSync(host: HostRow, result: SyncResult): Promise<void> {
+    this.log.debug({ host: host.name, ok: result.ok }, 'host synced');
     this.bus.emit('synced', { hostId: host.id, ok: result.ok });
     if (!result.ok || result.status !== 'connected') {
       this.watcher.unwatch(host.id);

@@ -3,6 +3,13 @@
 // heartbeat is older than the TTL is a replica that died. Dead replicas are
 // swept by whichever live replica deletes their row first (DELETE … RETURNING
 // makes that exactly one), which then releases what they held.
+//
+// Work done once: a direct host's sync and events, a Swarm cluster's sync and
+// the fleet's update schedule each belong to one live replica, chosen by
+// rendezvous hashing over the live replicas' ids (owns()). Every replica reads
+// the same rows, so they agree; when one dies or joins, only its share moves,
+// within one TTL. No lease rows to renew, and nothing to hand over.
+import crypto from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import type { Logger } from '../log.ts';
 
@@ -26,6 +33,8 @@ export class ReplicaRegistry {
   private readonly o: RegistryOptions;
   private timer: ReturnType<typeof setInterval> | undefined;
   private beating: Promise<void> | undefined;
+  /** The live replicas' ids as of the last beat (this one included once started). */
+  private live: string[] = [];
 
   constructor(o: RegistryOptions) {
     this.o = o;
@@ -37,6 +46,7 @@ export class ReplicaRegistry {
   async start(peerAddress: string | null): Promise<void> {
     const now = new Date().toISOString();
     await this.o.db.insertInto('replicas').values({ id: this.id, peer_address: peerAddress, started_at: now, heartbeat_at: now }).execute();
+    await this.refreshLive();
     this.timer = setInterval(() => {
       // One beat at a time: a slow database must not pile them up.
       this.beating ??= this.beat().catch((err: Error) => this.o.log.warn({ err: err.message }, 'replica heartbeat failed')).finally(() => { this.beating = undefined; });
@@ -49,6 +59,28 @@ export class ReplicaRegistry {
     const now = Date.now();
     await this.o.db.updateTable('replicas').set({ heartbeat_at: new Date(now).toISOString() }).where('id', '=', this.id).execute();
     await this.sweep(now);
+    await this.refreshLive(now);
+  }
+
+  private async refreshLive(now = Date.now()): Promise<void> {
+    const cutoff = new Date(now - this.ttlMs).toISOString();
+    this.live = (await this.o.db.selectFrom('replicas').select('id').where('heartbeat_at', '>=', cutoff).execute()).map((r) => r.id);
+  }
+
+  /**
+   * Whether this replica does the work named by `key` (a host or cluster id, or "updates"): the live
+   * replica with the highest hash of (replica id, key). Alone, or before the first beat, it does everything:
+   * a doubt means the work is done twice, never not at all.
+   */
+  owns(key: string): boolean {
+    if (this.live.length <= 1 || !this.live.includes(this.id)) return true;
+    let best = '';
+    let owner = '';
+    for (const id of this.live) {
+      const h = crypto.createHash('sha256').update(id).update('\0').update(key).digest('hex');
+      if (h > best) { best = h; owner = id; }
+    }
+    return owner === this.id;
   }
 
   /** Deletes the rows of replicas silent for the TTL; answers those this call deleted. */

@@ -58,6 +58,7 @@ export class Swarm {
       },
     });
     this.scheduler = new SyncScheduler(syncer, deps.syncConcurrency);
+    this.scheduler.canSync = (cluster) => this.owns(cluster.id);
     this.events = new ClusterEvents({
       store: deps.store, log: deps.log,
       onEvent: (e) => this.bus.emit('event', e),
@@ -66,6 +67,9 @@ export class Swarm {
     deps.fleet.bus.on('synced', ({ hostId }) => void this.discoverFrom(hostId).catch((err: unknown) => this.log.warn({ err, hostId }, 'swarm discovery failed')));
     deps.fleet.bus.on('docker', (e) => this.events.fromHost(e.hostId, e.host, e.event));
   }
+
+  /** Whether this server syncs a cluster (replicas share them out; alone it syncs all). */
+  owns: (clusterId: string) => boolean = () => true;
 
   start(): void {
     this.scheduler.start();

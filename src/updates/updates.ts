@@ -45,6 +45,8 @@ export interface UpdatesDeps {
   gracePeriodOfflineMs: number;
   /** What agents follow (SPEC S15); default this process's version. */
   serverVersion?: string;
+  /** Whether this server runs the scheduled fleet check (one replica does; default yes). */
+  owns?: () => boolean;
 }
 
 export class Updates {
@@ -247,7 +249,7 @@ export class Updates {
     if (this.stopping.signal.aborted) return;
     const every = s?.checkIntervalMs ?? 0;
     this.timer = setTimeout(() => {
-      const due = every > 0 ? this.check().catch((err: Error) => this.d.log.error({ err: err.message }, 'update check failed')) : Promise.resolve();
+      const due = every > 0 && (this.d.owns?.() ?? true) ? this.check().catch((err: Error) => this.d.log.error({ err: err.message }, 'update check failed')) : Promise.resolve();
       void due.then(() => this.schedule());
     }, every > 0 ? Math.min(firstInMs ?? every, every) : 60_000);
     this.timer.unref();

@@ -19,12 +19,11 @@ import { spawnAgent, type AgentProcess } from '../helpers/agent-process.ts';
 import { postgresSkip, startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { dockerCli } from '../helpers/docker-cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { copyReplicaKeys } from '../helpers/replica-keys.ts';
 
 const skip = postgresSkip() || (process.env.FLOTILLA_REQUIRE_LAB ? false : await labState().then(() => false, (e: Error) => e.message));
 const TAG = `rf${process.pid % 100000}`;
 const HOST = `${TAG}-agent`;
-/** What replicas share besides the database: the key that seals secrets, the CA and the enrollment-token key. */
-const SHARED = ['secret.key', 'cluster/ca.pem', 'cluster/ca-key.pem', 'cluster/hmac-key.bin'];
 
 async function adminToken(url: string): Promise<string> {
   const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
@@ -75,11 +74,7 @@ describe('replicas: a command reaches the agent wherever its stream is', { skip,
     const setup = await apiClient(a.url, undefined).post('/api/v1/setup', { setupCode: a.setupCode, username: 'admin', password: ADMIN_PASSWORD });
     assert.equal(setup.status, 201, JSON.stringify(setup.body));
     token = await adminToken(a.url);
-    for (const f of SHARED) {
-      fs.mkdirSync(path.dirname(path.join(dirs.b, f)), { recursive: true, mode: 0o700 });
-      fs.copyFileSync(path.join(dirs.a, f), path.join(dirs.b, f));
-      fs.chmodSync(path.join(dirs.b, f), 0o600);
-    }
+    copyReplicaKeys(dirs.a, dirs.b);
     b = await startServerProcess(env(dirs.b, ports.agentB));
     agent = spawnAgent({
       netns: node.netns,
