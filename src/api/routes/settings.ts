@@ -27,6 +27,10 @@ export function effectiveSettings(c: Config, bound: Bound): Setting[] {
     s('server', 'FLOTILLA_LISTEN_HOST', c.listenHost, 'address the HTTP API and dashboard listen on'),
     s('server', 'FLOTILLA_PORT', bound.httpPort ?? c.port, 'port of the HTTP API and dashboard'),
     s('server', 'FLOTILLA_DATA_DIR', c.dataDir, 'database, setup code and keys'),
+    s('server', 'FLOTILLA_DATABASE_URL', c.databaseUrl ? withoutCredentials(c.databaseUrl) : null, 'PostgreSQL store (credentials not shown); not set: SQLite in the data directory'),
+    s('server', 'FLOTILLA_REPLICA_PORT', c.replicas.port, 'replica endpoint, on PostgreSQL (mutual TLS, replicas only)'),
+    s('server', 'FLOTILLA_REPLICA_ADVERTISE', c.replicas.advertise ?? null, 'host:port the other replicas dial'),
+    s('server', 'FLOTILLA_REPLICA_TTL', c.replicas.ttlMs, 'a replica silent this long is dead', 'ms'),
     s('server', 'FLOTILLA_LOG_LEVEL', c.logLevel, 'log level'),
     s('server', 'FLOTILLA_SECURE_COOKIES', c.secureCookies, 'session cookie sent over HTTPS only'),
     s('server', 'FLOTILLA_LOGIN_RATE_LIMIT', c.loginRateLimit, 'failed logins per address and minute before 429'),
@@ -61,3 +65,8 @@ export const settingsRoutes: FastifyPluginAsyncZod<{ ctx: AppContext }> = async 
     agentPort: ctx.cluster?.port, dockerPort: ctx.dockerPort,
   }));
 };
+
+/** postgres://user:secret@db:5432/flotilla → postgres://db:5432/flotilla: a password is never shown (also for socket URLs, postgres://user@/db?host=…). */
+function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1').replace(/([?&]password=)[^&#]*/i, '$1***');
+}
