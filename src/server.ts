@@ -79,6 +79,7 @@ export async function startServer(config: Config, log: Logger = createLogger(con
     store, fleet, log, dataDir: config.dataDir, gracePeriodOfflineMs: config.cluster.gracePeriodOfflineMs,
     agents: () => cluster?.sessions,
     owns: replicaSet ? () => replicaSet.registry.owns('updates') : undefined,
+    othersAlive: replicaSet ? () => replicaSet.registry.othersAlive() : undefined,
     pushPolicy: (msg) => {
       for (const s of cluster?.sessions.all() ?? []) s.send(msg);
     },

@@ -67,6 +67,11 @@ export class ReplicaRegistry {
     this.live = (await this.o.db.selectFrom('replicas').select('id').where('heartbeat_at', '>=', cutoff).execute()).map((r) => r.id);
   }
 
+  /** Whether another replica is alive (as of the last beat). */
+  othersAlive(): boolean {
+    return this.live.some((id) => id !== this.id);
+  }
+
   /**
    * Whether this replica does the work named by `key` (a host or cluster id, or "updates"): the live
    * replica with the highest hash of (replica id, key). Alone, or before the first beat, it does everything:

@@ -47,6 +47,8 @@ export interface UpdatesDeps {
   serverVersion?: string;
   /** Whether this server runs the scheduled fleet check (one replica does; default yes). */
   owns?: () => boolean;
+  /** Another replica is alive: an update marked running may be its, going on now. */
+  othersAlive?: () => boolean;
 }
 
 export class Updates {
@@ -106,7 +108,8 @@ export class Updates {
   /** Starts the schedule, and puts back containers of direct hosts whose update the server did not finish. */
   async start(): Promise<void> {
     const direct = (await this.d.store.hosts.list()).filter((h) => h.kind !== 'agent').map((h) => h.id);
-    const n = await this.d.store.updates.markInterrupted(direct);
+    // With other replicas alive a running update may be one of theirs: left as it is (its replica finishes it).
+    const n = this.d.othersAlive?.() ? 0 : await this.d.store.updates.markInterrupted(direct);
     if (n) this.d.log.warn({ updates: n }, 'container updates were running when the server stopped: their containers are put back when their hosts answer');
     this.d.fleet.bus.on('synced', ({ hostId, ok }) => {
       if (!ok || this.stopping.signal.aborted) return;
