@@ -1,45 +1,31 @@
 // How many agents one server carries: simulated agents (bench/helpers/sim-agent.ts),
-// each with its own key, certificate and mTLS gRPC connection, all from this one
-// process, against one server in a child process on this machine. For each size:
+// each with its own key, certificate and mTLS gRPC connection, from 1–3 load-generator
+// processes (bench/helpers/sim-fleet.ts; up to 4,000 agents each), against one server
+// in a child process on this machine. For each size:
 // enroll, connect, wait for the server's first sync of every host (through the
 // tunnels, answered by a fake engine), then measure BENCH_STEADY_S of steady state:
 // server RSS and CPU from /proc, and the ping round trip to random agents.
-// BENCH_AGENTS=100,1000,5000  BENCH_STEADY_S=15 (60 covers one full sync cycle)  BENCH_PROFILE=1 (where server CPU goes)
+// BENCH_AGENTS=1000,5000,10000  BENCH_STEADY_S=15 (60 covers one full sync cycle)  BENCH_PROFILE=1 (where server CPU goes)
+// BENCH_AGENTS_PER_PROCESS=4000 (load-generator split)
 import fs from 'node:fs';
 import os from 'node:os';
 import { Client } from 'undici';
 import { parseToken } from '../src/cluster/enroll-token.ts';
-import { enrollmentClient } from '../src/agent/grpc-client.ts';
 import { fmt, printTable, sample, summarize } from './stats.ts';
-import { counters, enrollSim, SimAgent, type SimIdentity } from './helpers/sim-agent.ts';
+import { SimFleet } from './helpers/sim-fleet.ts';
 import { cpuPercent, procSample, ServerChild } from './helpers/server-child.ts';
 import type { CpuBreakdown } from './helpers/cpu-profile.ts';
 
-const SIZES = (process.env.BENCH_AGENTS ?? '100,1000,5000').split(',').map(Number);
+const SIZES = (process.env.BENCH_AGENTS ?? '1000,5000,10000').split(',').map(Number);
+const PER_PROCESS = Number(process.env.BENCH_AGENTS_PER_PROCESS ?? 4000);
+/** 1: restart the server between enrolling and connecting, so its RSS is that of a server carrying the agents, not one that also just signed their certificates. */
+const RESTART = process.env.BENCH_RESTART === '1';
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 15);
 const PROFILE = process.env.BENCH_PROFILE === '1';
 const PINGS = 200;
 const PARALLEL = 50;
 
 interface Progress { sessions: number; hosts: number; synced: number; statuses: Record<string, number>; heapMb: number }
-
-/** Runs fn over items with at most `limit` at a time; stops starting new ones after the first failure. */
-async function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<{ done: R[]; error?: Error }> {
-  const done: R[] = [];
-  let error: Error | undefined;
-  let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (!error && next < items.length) {
-      const item = items[next++]!;
-      try {
-        done.push(await fn(item));
-      } catch (err) {
-        error ??= err as Error;
-      }
-    }
-  }));
-  return { done, error };
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -60,55 +46,56 @@ const notes: string[] = [];
 const profiles: [number, CpuBreakdown, { listMs: number; heartbeatMs: number }, number][] = [];
 
 for (const N of SIZES) {
-  const server = await ServerChild.start();
-  const agents: SimAgent[] = [];
+  let server = await ServerChild.start();
+  const processes = Math.max(1, Math.ceil(N / PER_PROCESS));
+  const fleet = new SimFleet(processes);
   try {
-    const addr = `127.0.0.1:${server.info.agentPort}`;
-    const idle = procSample(server.pid);
+    let addr = `127.0.0.1:${server.info.agentPort}`;
+    let idle = procSample(server.pid);
     const { secret } = parseToken(await server.request<string>({ op: 'token', uses: N }));
-    const enroller = enrollmentClient(addr, server.info.caPem);
     let t = performance.now();
-    const enrolled = await inParallel(Array.from({ length: N }, (_, i) => `sim-${i}`), PARALLEL, (name) => enrollSim(enroller, secret, name));
+    const enrolled = await fleet.enroll(addr, server.info.caPem, secret, N, PARALLEL);
     const enrollMs = performance.now() - t;
-    enroller.close();
-    if (enrolled.error) notes.push(`N=${N}: enrollment stopped at ${enrolled.done.length}: ${enrolled.error.message}`);
+    if (enrolled.errors.length) notes.push(`N=${N}: enrollment stopped at ${enrolled.done}: ${enrolled.errors[0]}`);
+    if (RESTART) {
+      server = await server.restart();
+      addr = `127.0.0.1:${server.info.agentPort}`;
+      idle = procSample(server.pid);
+    }
 
     t = performance.now();
     const beforeConnect = procSample(server.pid);
-    const selfBeforeConnect = process.cpuUsage();
-    const connected = await inParallel(enrolled.done, PARALLEL, async (id: SimIdentity) => {
-      const agent = new SimAgent(addr, id);
-      agents.push(agent);
-      await agent.connect();
-      return agent;
-    });
+    const selfBeforeConnect = fleet.sample();
+    const connected = await fleet.connect(addr, PARALLEL);
     const connectMs = performance.now() - t;
     const afterConnect = procSample(server.pid);
-    const selfConnect = process.cpuUsage(selfBeforeConnect);
-    if (connected.error) notes.push(`N=${N}: connecting stopped at ${connected.done.length}: ${connected.error.message}`);
-    const live = connected.done.length;
+    const selfAfterConnect = fleet.sample();
+    if (connected.errors.length) notes.push(`N=${N}: connecting stopped at ${connected.done}: ${connected.errors[0]}`);
+    const live = connected.done;
     let progress = await server.request<Progress>({ op: 'progress' });
     await until(`${live} sessions`, async () => (progress = await server.request<Progress>({ op: 'progress' })).sessions >= live, 60_000);
     t = performance.now();
     const beforeSync = procSample(server.pid);
-    const syncsBefore = counters.syncs;
+    const syncsBefore = (await fleet.counters()).syncs;
     await until(`first sync of ${live} hosts`, async () => (progress = await server.request<Progress>({ op: 'progress' })).synced >= live, Math.max(60_000, live * 100));
     const syncMs = performance.now() - t;
     const afterSync = procSample(server.pid);
-    const syncsInPhase = counters.syncs - syncsBefore;
+    const syncsInPhase = (await fleet.counters()).syncs - syncsBefore;
 
     // Steady state: heartbeats, keepalives and the periodic syncs through tunnels, nothing else.
-    const before = { server: procSample(server.pid), self: process.cpuUsage(), at: performance.now(), ...counters };
+    const before = { server: procSample(server.pid), self: fleet.sample(), at: performance.now(), ...(await fleet.counters()) };
     await new Promise((r) => setTimeout(r, STEADY_S * 1000));
     const after = procSample(server.pid);
-    const selfCpu = process.cpuUsage(before.self);
+    const selfAfter = fleet.sample();
+    const counts = await fleet.counters();
     const windowS = (performance.now() - before.at) / 1000;
-    const heartbeatsPerS = (counters.heartbeats - before.heartbeats) / windowS;
-    const tunnelsPerS = (counters.tunnels - before.tunnels) / windowS;
-    const syncsPerS = (counters.syncs - before.syncs) / windowS;
+    const heartbeatsPerS = (counts.heartbeats - before.heartbeats) / windowS;
+    const tunnelsPerS = (counts.tunnels - before.tunnels) / windowS;
+    const syncsPerS = (counts.syncs - before.syncs) / windowS;
     progress = await server.request<Progress>({ op: 'progress' });
+    const memory = await server.request<{ heapUsedMb: number; tunnels: number }>({ op: 'memory' });
 
-    const names = () => Array.from({ length: PINGS }, () => agents[Math.floor(Math.random() * live)]!.id.name);
+    const names = () => Array.from({ length: PINGS }, () => fleet.names[Math.floor(Math.random() * live)]!);
     const ipc = summarize(await server.request<number[]>({ op: 'ping', names: names() }));
     pingRows.push([String(live), 'cluster.sessions.command (timed in the server, IPC-triggered)', fmt(ipc.p50), fmt(ipc.p99)]);
     const api = new Client(server.info.url);
@@ -131,35 +118,35 @@ for (const N of SIZES) {
 
     const perAgent = (x: number) => x / Math.max(1, live);
     setupRows.push([
-      String(N), String(live), secs(enrollMs), secs(connectMs), `${cpuPercent(beforeConnect, afterConnect).toFixed(0)}%`,
-      `${((100 * (selfConnect.user + selfConnect.system)) / 1000 / connectMs).toFixed(0)}%`,
+      String(N), String(live), String(processes), secs(enrollMs), secs(connectMs), `${cpuPercent(beforeConnect, afterConnect).toFixed(0)}%`,
+      `${cpuPercent(selfBeforeConnect, selfAfterConnect).toFixed(0)}%`,
       secs(syncMs), `${cpuPercent(beforeSync, afterSync).toFixed(0)}%`, `${((1000 * (afterSync.cpuS - beforeSync.cpuS)) / Math.max(1, syncsInPhase)).toFixed(1)} ms`,
     ]);
     steadyRows.push([
-      String(live), idle.rssMb.toFixed(0), after.rssMb.toFixed(0), progress.heapMb.toFixed(0), perAgent((after.rssMb - idle.rssMb) * 1024).toFixed(0),
-      after.peakRssMb.toFixed(0), `${cpuPercent(before.server, after).toFixed(1)}%`, heartbeatsPerS.toFixed(0), syncsPerS.toFixed(1), tunnelsPerS.toFixed(1),
-      `${((100 * (selfCpu.user + selfCpu.system)) / 1e6 / windowS).toFixed(1)}%`, (process.memoryUsage().rss / 2 ** 20).toFixed(0),
-      `${progress.sessions}`, String(counters.channelsLost),
+      String(live), idle.rssMb.toFixed(0), after.rssMb.toFixed(0), progress.heapMb.toFixed(0), memory.heapUsedMb.toFixed(0), perAgent((after.rssMb - idle.rssMb) * 1024).toFixed(0),
+      after.peakRssMb.toFixed(0), `${cpuPercent(before.server, after).toFixed(1)}%`, heartbeatsPerS.toFixed(0), syncsPerS.toFixed(1), tunnelsPerS.toFixed(1), String(memory.tunnels),
+      `${cpuPercent(before.self, selfAfter).toFixed(1)}%`, selfAfter.rssMb.toFixed(0),
+      `${progress.sessions}`, String(counts.channelsLost),
     ]);
-    if (counters.tunnelErrors) notes.push(`N=${N}: ${counters.tunnelErrors} tunnel calls ended with an error on the agents' side before shutdown`);
+    if (counts.tunnelErrors) notes.push(`N=${N}: ${counts.tunnelErrors} tunnel calls ended with an error on the agents' side before shutdown`);
     const logs = server.logSummary();
     if (logs.length) notes.push(`N=${N}: server log (warn+): ${logs.slice(0, 5).map(([m, c]) => `${c}x ${m}`).join('; ')}`);
   } finally {
-    for (const a of agents) a.stop();
+    await fleet.stop();
     await server.stop();
   }
-  counters.channelsLost = 0;
-  counters.tunnelErrors = 0; // stopping the agents cancels their open tunnels
 }
 
-console.log(`agents-per-server: simulated agents from one process (own key+cert and mTLS HTTP/2 connection each, heartbeat 10 s, `
+console.log(`agents-per-server: simulated agents from up to ${PER_PROCESS} per load-generator process (own key+cert and mTLS HTTP/2 connection each, heartbeat 10 s, `
   + `grpc keepalive 20 s, 5 containers per fake engine) against one server in a child process; enroll/connect ${PARALLEL} at a time; `
-  + `steady window ${STEADY_S} s after every host's first sync; ${os.cpus().length} cores (shared), fd limit ${FD_LIMIT}; loopback only`);
+  + `steady window ${STEADY_S} s after every host's first sync; ${os.cpus().length} cores (shared), fd limit ${FD_LIMIT}; loopback only`
+  + (RESTART ? '; the server restarted between enrollment and connect (idle RSS is the restarted one\'s)' : ''));
 console.log('\nsetup: enroll (key+CSR here, Enroll RPC) and connect (TLS, Channel, Hello → Welcome); first sync: from the last Welcome until the '
   + 'server had synced every host once through its tunnels (syncs start as agents connect); server CPU/sync: CPU time in that phase / syncs in it');
-printTable(['agents', 'connected', 'enroll', 'connect', 'server CPU', 'loadgen CPU', 'first sync', 'server CPU', 'server CPU/sync'], setupRows);
-console.log(`\nsteady state, ${STEADY_S} s right after the first syncs (agent hosts re-sync every 60 s); CPU in % of one core; KB/agent = (RSS - idle RSS) / agents`);
-printTable(['agents', 'idle RSS MB', 'RSS MB', 'heap MB', 'KB/agent', 'peak RSS MB', 'server CPU', 'heartbeats/s', 'syncs/s', 'new tunnels/s',
+printTable(['agents', 'connected', 'loadgen procs', 'enroll', 'connect', 'server CPU', 'loadgen CPU', 'first sync', 'server CPU', 'server CPU/sync'], setupRows);
+console.log(`\nsteady state, ${STEADY_S} s right after the first syncs (agent hosts re-sync every 60 s); CPU in % of one core; KB/agent = (RSS - idle RSS) / agents; `
+  + 'heap after GC: only when the server runs with BENCH_SERVER_NODE_OPTIONS=--expose-gc (else = heap); tunnels open: at the end of the window (idle pooled ones included)');
+printTable(['agents', 'idle RSS MB', 'RSS MB', 'heap MB', 'heap after GC', 'KB/agent', 'peak RSS MB', 'server CPU', 'heartbeats/s', 'syncs/s', 'new tunnels/s', 'tunnels open',
   'loadgen CPU', 'loadgen RSS MB', 'sessions at end', 'channels lost'], steadyRows);
 console.log(`\nping round trip to a random connected agent, ${PINGS} sequential pings`);
 printTable(['agents', 'via', 'p50', 'p99'], pingRows);

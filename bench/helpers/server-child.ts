@@ -69,11 +69,12 @@ export class ServerChild {
     });
   }
 
-  static async start(env: Record<string, string> = {}): Promise<ServerChild> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-server-'));
+  /** A new server; with `dir` (from a stopped one, see restart()) on that server's data. */
+  static async start(env: Record<string, string> = {}, existingDir?: string): Promise<ServerChild> {
+    const dir = existingDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-server-'));
     const logFile = path.join(dir, 'server.log');
     const log = fs.openSync(logFile, 'a');
-    const child = spawn(process.execPath, [path.join(import.meta.dirname, 'server-process.ts'), path.join(dir, 'data')], {
+    const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean), path.join(import.meta.dirname, 'server-process.ts'), path.join(dir, 'data')], {
       env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', log, 'ipc'],
     });
     fs.closeSync(log);
@@ -118,8 +119,14 @@ export class ServerChild {
     return [...counts].sort((a, b) => b[1] - a[1]);
   }
 
-  /** Graceful stop with a deadline, then SIGKILL; removes the data directory either way. */
-  async stop(timeoutMs = 30_000): Promise<void> {
+  /** Stops this server and starts a new one on the same data (enrolled hosts, CA): a server restart. */
+  async restart(env: Record<string, string> = {}): Promise<ServerChild> {
+    await this.stop(30_000, true);
+    return ServerChild.start(env, this.dir);
+  }
+
+  /** Graceful stop with a deadline, then SIGKILL; removes the data directory unless `keepDir`. */
+  async stop(timeoutMs = 30_000, keepDir = false): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
       const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
@@ -127,6 +134,6 @@ export class ServerChild {
       await exited;
       clearTimeout(timer);
     }
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -22,11 +22,14 @@ const config = loadConfig({
 });
 const handle = await startServer(config, createLogger(process.env.BENCH_SERVER_LOG ?? 'warn', pino.destination(2)));
 const cluster = handle.cluster!;
-const setup = await fetch(`${handle.url}/api/v1/setup`, {
-  method: 'POST', headers: { 'content-type': 'application/json' },
-  body: JSON.stringify({ setupCode: handle.setupCode, username: 'admin', password: 'correct horse battery staple' }),
-});
-if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${await setup.text()}`);
+// A restarted server (ServerChild.restart) is set up already.
+if (!(await handle.store.users.get('admin'))) {
+  const setup = await fetch(`${handle.url}/api/v1/setup`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ setupCode: handle.setupCode, username: 'admin', password: 'correct horse battery staple' }),
+  });
+  if (setup.status !== 201) throw new Error(`setup failed: ${setup.status} ${await setup.text()}`);
+}
 const admin = (await handle.store.users.get('admin'))!;
 const { token: adminToken } = await handle.store.users.createToken(admin.id, 'bench', undefined);
 process.stdout.write(`${JSON.stringify({ url: handle.url, agentPort: cluster.port, dockerPort: handle.docker?.port, caPem: cluster.ca.certPem, adminToken })}\n`);
@@ -37,6 +40,8 @@ type Request =
   | { id: number; op: 'ping'; names: string[] }
   | { id: number; op: 'profile'; ms: number }
   | { id: number; op: 'storeCosts' }
+  | { id: number; op: 'memory' }
+  | { id: number; op: 'heapSnapshot'; path: string }
   | { id: number; op: 'floorProxy'; socketPath: string }
   | { id: number; op: 'stop' };
 
@@ -66,6 +71,15 @@ async function answer(req: Request): Promise<unknown> {
     }
     case 'profile':
       return profileCpu(req.ms);
+    case 'memory': {
+      // Where the RSS goes: V8 heap vs. memory outside it (OpenSSL, nghttp2, Buffers), and the tunnels open now.
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      const mb = (x: number) => Math.round(x / 2 ** 20);
+      return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), heapTotalMb: mb(m.heapTotal), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers), tunnels: cluster.sessions.openTunnels(), sessions: cluster.sessions.count() };
+    }
+    case 'heapSnapshot':
+      return (await import('node:v8')).writeHeapSnapshot(req.path);
     case 'storeCosts': {
       // The store work behind two steady-state duties: the sync scheduler lists every
       // host once a second; each heartbeat reads its host and writes last_seen_at.

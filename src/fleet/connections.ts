@@ -11,11 +11,12 @@ import type { SecretBox } from '../store/secret-box.ts';
 import type { TlsMaterial } from '../transports/types.ts';
 
 /**
- * The short reads a sync makes (negotiation, info and the four lists). On an agent host they share one
- * pipelined tunnel: a sync used to open one tunnel per parallel call (about six), each a gRPC stream with
- * its buffers on both sides, rebuilt every interval because the 30 s keep-alive closed them in between.
+ * The short reads a sync makes (negotiation, info and the four lists), and the disk-usage check's
+ * /system/df. On an agent host they share one pipelined tunnel: a sync used to open one tunnel per
+ * parallel call (about six), each a gRPC stream with its buffers on both sides, rebuilt every interval
+ * because the 30 s keep-alive closed them in between; the disk check opened one more and a pool with it.
  */
-const SYNC_READ = /^(\/v\d+\.\d+)?\/(_ping|version|info|containers\/json|images\/json|networks|volumes)(\?|$)/;
+const SYNC_READ = /^(\/v\d+\.\d+)?\/(_ping|version|info|containers\/json|images\/json|networks|volumes|system\/df)(\?|$)/;
 /** What the tunnel transport (transports/duplex.ts) sends as origin: a tunnel has no host of its own. */
 const TUNNEL_ORIGIN = 'http://localhost';
 /** Requests in flight at once on that tunnel: a sync sends six. */
