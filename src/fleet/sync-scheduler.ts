@@ -96,6 +96,16 @@ export class SyncScheduler<Row extends Syncable, Result> {
   private async tick(): Promise<void> {
     if (!this.timer) return;
     const now = Date.now();
+    const due = (row: Row) => (this.nextDue.get(row.id) ?? 0) <= now;
+    // A due row synced since it was read (its status may have moved, to error or maintenance): read first.
+    if (!this.stale && now - this.readAt < RESCAN_MS) {
+      for (const row of this.rows.values()) {
+        if (due(row) && (this.syncedAt.get(row.id) ?? 0) >= this.readAt) {
+          this.stale = true;
+          break;
+        }
+      }
+    }
     if (this.stale || now - this.readAt >= RESCAN_MS) {
       this.stale = false; // a dueNow() during the read asks for the next one
       try {
@@ -110,10 +120,7 @@ export class SyncScheduler<Row extends Syncable, Result> {
     }
     for (const host of this.rows.values()) {
       if (host.status === 'maintenance' || host.status === 'error' || this.running.has(host.id) || !this.canSync(host)) continue;
-      if ((this.nextDue.get(host.id) ?? 0) > now) continue;
-      // Synced since this row was read (its status may have moved): read again first.
-      if ((this.syncedAt.get(host.id) ?? 0) >= this.readAt) this.stale = true;
-      else void this.syncNow(host);
+      if (due(host)) void this.syncNow(host);
     }
   }
 }
