@@ -87,6 +87,10 @@ export class Connections {
       close: async () => {
         await Promise.all([general?.close(), syncLane.close()]);
       },
+      idleConnections: () => {
+        const lane = syncLane.stats;
+        return ((general?.dispatcher as { stats?: { free: number } } | undefined)?.stats?.free ?? 0) + (lane.connected && lane.running === 0 && lane.pending === 0 ? 1 : 0);
+      },
     };
   }
 

@@ -13,6 +13,8 @@ export interface Transport {
   readonly origin: string;
   /** Closes idle connections and waits for running requests to finish. */
   close(): Promise<void>;
+  /** Connections open but idle (kept alive for the next request), when the dispatcher is not one Pool. */
+  idleConnections?(): number;
 }
 
 /** PEM strings, never file paths: the store hands key material over in memory. */

@@ -262,7 +262,9 @@ async function pool(host: string): Promise<Pool> {
 }
 
 async function inUse(host: string, node: LabNode = direct): Promise<Record<string, number>> {
-  const idle = (await pool(host)).stats.free;
+  const transport = (await al.srv.handle.docker!.endpoint.resolver.docker(host)).transport;
+  // An agent host's transport is a kept-open sync tunnel beside a pool (src/fleet/connections.ts): it counts its own idle ones.
+  const idle = transport.idleConnections?.() ?? (await pool(host)).stats.free;
   if (host !== 'a2') return { endpoint: al.srv.handle.docker!.endpoint.openConnections(), engine: (await engineConnections(node)) - idle };
   return {
     endpoint: al.srv.handle.docker!.endpoint.openConnections(),
